@@ -1,0 +1,82 @@
+# Makefile — build, run, test and benchmark Kexin. `make run` and `make test` are the two commands.
+.PHONY: all build run start stop test unit bench clean deps help fmt
+
+PKGS      := glib-2.0 gio-2.0 ctpl libsodium libpq fcgi
+CC        ?= gcc
+WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+CFLAGS_BASE = -std=c17 -D_GNU_SOURCE $(WARN) -g $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi
+CFLAGS   ?= -O2
+ASAN      := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+LIB_SRC   := $(wildcard cgi/core/*.c) $(wildcard cgi/modules/*.c) $(wildcard cgi/docs/*.c)
+TEST_SRC  := $(wildcard tests/unit/test_*.c)
+B         := build
+
+LIB_OBJ      := $(LIB_SRC:%.c=$(B)/rel/%.o)
+LIB_OBJ_ASAN := $(LIB_SRC:%.c=$(B)/asan/%.o)
+TESTS        := $(TEST_SRC:tests/unit/%.c=$(B)/rel/tests/%)
+TESTS_ASAN   := $(TEST_SRC:tests/unit/%.c=$(B)/asan/tests/%)
+
+all: build
+
+help:
+	@echo "make run     start the whole stack in the foreground (Ctrl-C stops it)"
+	@echo "make start   the same in the background; make stop stops it"
+	@echo "make test    every test on a throw-away stack"
+	@echo "make bench   load benchmarks (prints figures, never fails on timings)"
+
+deps:
+	@scripts/deps.sh run
+
+build: $(B)/kexin
+
+$(B)/kexin: $(B)/rel/cgi/main.o $(B)/rel/libkexin.a
+	$(CC) $(CFLAGS) $(CFLAGS_BASE) -o $@ $^ $(LDLIBS)
+
+$(B)/rel/libkexin.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(B)/asan/libkexin.a: $(LIB_OBJ_ASAN)
+	ar rcs $@ $^
+
+$(B)/rel/%.o: %.c $(wildcard cgi/core/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CFLAGS_BASE) -c -o $@ $<
+
+$(B)/asan/%.o: %.c $(wildcard cgi/core/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN) $(CFLAGS_BASE) -c -o $@ $<
+
+$(B)/rel/tests/%: tests/unit/%.c $(B)/rel/libkexin.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CFLAGS_BASE) -Icgi/core -o $@ $^ $(LDLIBS) -lcmocka
+
+$(B)/asan/tests/%: tests/unit/%.c $(B)/asan/libkexin.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN) $(CFLAGS_BASE) -Icgi/core -o $@ $^ $(LDLIBS) -lcmocka
+
+# C unit tests, plain and under AddressSanitizer + UBSan.
+unit: $(TESTS) $(TESTS_ASAN)
+	@set -e; for t in $(TESTS) $(TESTS_ASAN); do echo "== $$t"; KEXIN_ROOT=$(CURDIR) $$t; done
+
+run: deps build
+	@scripts/stack.sh run
+
+start: deps build
+	@scripts/stack.sh start
+
+stop:
+	@scripts/stack.sh stop
+
+test:
+	@scripts/test.sh
+
+bench: deps build
+	@scripts/bench.sh
+
+fmt:
+	clang-format -i cgi/*.c cgi/core/*.[ch] cgi/modules/*.c tests/unit/*.c
+
+clean:
+	rm -rf $(B)

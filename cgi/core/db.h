@@ -1,0 +1,47 @@
+/* db.h — the worker's one PostgreSQL connection: parameterised queries only, reconnect with back-off. */
+#ifndef KEXIN_DB_H
+#define KEXIN_DB_H
+
+#include "arena.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+/* Opens the connection (may fail: the worker then answers 503 until it comes back). */
+void db_open(const char *dsn);
+void db_close(void);
+/* True when the connection is usable now; tries to reconnect (rate-limited back-off)
+ * when it is not. A request that gets false answers 503 with Retry-After. */
+bool db_ready(void);
+PGconn *db_conn(void);
+
+/* Runs a parameterised statement. Values are text parameters (NULL = SQL NULL).
+ * Returns the result, owned by the arena (cleared when the request ends), or NULL on
+ * error: the error is logged with the statement's first line and db_sqlstate() tells
+ * which. Never build SQL text from input: identifiers come from fixed tables. */
+PGresult *db_execv(Arena *a, const char *sql, int n, const char *const *values);
+#define db_exec(a, sql, ...)                                                                   \
+    db_execv((a), (sql), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)),  \
+             (const char *[]){__VA_ARGS__})
+#define db_exec0(a, sql) db_execv((a), (sql), 0, NULL)
+
+/* SQLSTATE of the last failed statement ("" if none). */
+const char *db_sqlstate(void);
+/* True when the last failure was a lost connection (the request should answer 503). */
+bool db_lost(void);
+
+/* Transactions. db_tx runs fn inside BEGIN…COMMIT and retries it (bounded) on
+ * serialization failure or deadlock; fn returns 0 to commit, non-zero to roll back.
+ * Returns fn's result, or -1 when the database failed. */
+int db_begin(Arena *a);
+int db_commit(Arena *a);
+void db_rollback(Arena *a);
+int db_tx(Arena *a, int (*fn)(Arena *a, void *ctx), void *ctx);
+
+/* Helpers for reading results. */
+static inline const char *db_val(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+#endif

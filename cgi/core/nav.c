@@ -1,0 +1,36 @@
+/* nav.c — builds the navigation rows from the module registry and the user's permissions. */
+#include "nav.h"
+#include "auth.h"
+#include "i18n.h"
+#include "router.h"
+#include "view.h"
+
+#include <string.h>
+
+static bool is_active(const char *href, const char *path)
+{
+    if (strcmp(href, "/") == 0)
+        return strcmp(path, "/") == 0;
+    size_t n = strlen(href);
+    return strncmp(path, href, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+void nav_push(Request *req, View *v)
+{
+    GPtrArray *rows = g_ptr_array_new();
+    if (req->user) {
+        for (int m = 0; app_modules[m]; m++) {
+            for (const NavItem *n = app_modules[m]->nav; n && n->href; n++) {
+                if (!auth_can(req, n->perm))
+                    continue;
+                const char **row = arena_alloc(req->arena, sizeof(char *) * 4);
+                row[0] = n->href;
+                row[1] = i18n_get(req->lang, n->label);
+                row[2] = is_active(n->href, req->path) ? "1" : "";
+                g_ptr_array_add(rows, row);
+            }
+        }
+    }
+    view_set_table(v, "nav", rows);
+    g_ptr_array_free(rows, TRUE);
+}

@@ -1,0 +1,179 @@
+/* main.c — the `kexin` binary: git-style subcommands from one dispatch table. */
+#include "core/auth.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/migrate.h"
+#include "core/pool.h"
+#include "core/users.h"
+
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct Command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+    const char *help;
+} Command;
+
+static int cmd_serve(int argc, char **argv);
+static int cmd_migrate(int argc, char **argv);
+static int cmd_user(int argc, char **argv);
+static int cmd_demo(int argc, char **argv);
+
+static const Command commands[] = {
+    {"serve", cmd_serve, "kexin serve",
+     "Run the FastCGI worker pool on the configured unix socket (foreground).\n"
+     "SIGTERM/SIGINT stop gracefully, SIGHUP reloads templates and config.\n"
+     "Settings: KEXIN_CONFIG (INI file), KEXIN_SOCKET, KEXIN_WORKERS, KEXIN_DSN, KEXIN_ROOT."},
+    {"migrate", cmd_migrate, "kexin migrate",
+     "Apply the migrations in sql/migrations not yet applied (idempotent).\n"
+     "Connects with KEXIN_MIGRATE_DSN (the schema owner)."},
+    {"user", cmd_user,
+     "kexin user add NAME [--admin] [--display TEXT] [--password-stdin]\n"
+     "       kexin user passwd NAME [--password-stdin]\n"
+     "       kexin user disable NAME",
+     "Manage accounts. Without --password-stdin a random password is generated and printed."},
+    {"demo", cmd_demo, "kexin demo",
+     "Load the demo company data in sql/demo (each file once)."},
+    {NULL, NULL, NULL, NULL},
+};
+
+static void usage_all(FILE *out)
+{
+    fprintf(out, "usage: kexin <command> [options]\n\ncommands:\n");
+    for (const Command *c = commands; c->name; c++)
+        fprintf(out, "  %-8s %.*s\n", c->name, (int)strcspn(c->help, "\n"), c->help);
+    fprintf(out, "\nkexin <command> --help for details.\n");
+}
+
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return pool_run();
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    if (config_load() < 0)
+        return 1;
+    g_autofree gchar *dir = g_build_filename(cfg.root, "sql", "migrations", NULL);
+    return migrate_run(dir, false) == 0 ? 0 : 1;
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    if (config_load() < 0)
+        return 1;
+    g_autofree gchar *mdir = g_build_filename(cfg.root, "sql", "migrations", NULL);
+    g_autofree gchar *ddir = g_build_filename(cfg.root, "sql", "demo", NULL);
+    if (migrate_run(mdir, true) < 0)
+        return 1;
+    return migrate_demo(ddir) == 0 ? 0 : 1;
+}
+
+/* Reads one line from stdin (no echo handling: meant for scripts and pipes). */
+static char *read_password_stdin(void)
+{
+    char buf[512];
+    if (!fgets(buf, sizeof buf, stdin))
+        return NULL;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return g_strdup(buf);
+}
+
+static int cmd_user(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s\n", commands[2].usage);
+        return 2;
+    }
+    const char *action = argv[1], *name = argv[2];
+    bool admin = false, from_stdin = false;
+    const char *display = "";
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--admin") == 0)
+            admin = true;
+        else if (strcmp(argv[i], "--password-stdin") == 0)
+            from_stdin = true;
+        else if (strcmp(argv[i], "--display") == 0 && i + 1 < argc)
+            display = argv[++i];
+        else {
+            fprintf(stderr, "unknown option %s\nusage: %s\n", argv[i], commands[2].usage);
+            return 2;
+        }
+    }
+    if (config_load() < 0)
+        return 1;
+    PGconn *c = PQconnectdb(cfg.dsn);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "kexin: cannot connect: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return 1;
+    }
+    int rc = 0;
+    g_autofree char *pw = NULL;
+    if (strcmp(action, "add") == 0 || strcmp(action, "passwd") == 0) {
+        pw = from_stdin ? read_password_stdin() : auth_random_password();
+        const char *problem = pw ? auth_password_problem(pw, name) : "no password given";
+        if (problem) {
+            fprintf(stderr, "kexin: %s\n", problem);
+            PQfinish(c);
+            return 1;
+        }
+        rc = strcmp(action, "add") == 0 ? users_add(c, name, display, pw, admin)
+                                        : users_set_password(c, name, pw);
+    } else if (strcmp(action, "disable") == 0) {
+        rc = users_disable(c, name);
+    } else {
+        fprintf(stderr, "usage: %s\n", commands[2].usage);
+        PQfinish(c);
+        return 2;
+    }
+    PQfinish(c);
+    if (rc == -2) {
+        fprintf(stderr, "kexin: %s: %s\n", name,
+                strcmp(action, "add") == 0 ? "user already exists" : "no such user");
+        return 1;
+    }
+    if (rc < 0)
+        return 1;
+    if (pw && !from_stdin)
+        printf("%s\n", pw);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        usage_all(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (const Command *c = commands; c->name; c++) {
+        if (strcmp(c->name, argv[1]) != 0)
+            continue;
+        if (wants_help(argc - 1, argv + 1)) {
+            printf("usage: %s\n\n%s\n", c->usage, c->help);
+            return 0;
+        }
+        return c->run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "kexin: unknown command '%s'\n", argv[1]);
+    usage_all(stderr);
+    return 2;
+}

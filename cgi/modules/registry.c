@@ -1,0 +1,13 @@
+/* registry.c — the list of modules: their routes and navigation entries, in menu order. */
+#include "../core/router.h"
+
+extern const Module home_module;
+extern const Module account_module;
+extern const Module health_module;
+
+const Module *const app_modules[] = {
+    &home_module,
+    &account_module,
+    &health_module,
+    NULL,
+};
