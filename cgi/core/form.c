@@ -147,7 +147,8 @@ static char *render_field(Form *f, int i)
     GString *h = g_string_new(NULL);
     g_string_append_printf(h, "<div class=\"field%s%s\">", err ? " has-error" : "",
                            d->type == F_CHECKBOX ? " field-check" : "");
-    const char *req_mark = (d->flags & F_REQUIRED) ? " <span class=\"req\">*</span>" : "";
+    /* The required mark is drawn by CSS (label.required::after) so the label text stays clean. */
+    const char *req_mark = (d->flags & F_REQUIRED) ? " class=\"required\"" : "";
     const char *describedby = err ? arena_printf(a, " aria-invalid=\"true\" aria-describedby=\"%s-err\"", id) : "";
     const char *required = (d->flags & F_REQUIRED) ? " required" : "";
     const char *ac = d->autocomplete ? arena_printf(a, " autocomplete=\"%s\"", view_escape(a, d->autocomplete)) : "";
@@ -156,7 +157,7 @@ static char *render_field(Form *f, int i)
         g_string_append_printf(h, "<label for=\"%s\"><input type=\"checkbox\" id=\"%s\" name=\"%s\" value=\"1\"%s%s> %s</label>",
                                id, id, name, *f->values[i] ? " checked" : "", describedby, label);
     } else {
-        g_string_append_printf(h, "<label for=\"%s\">%s%s</label>", id, label, req_mark);
+        g_string_append_printf(h, "<label for=\"%s\"%s>%s</label>", id, req_mark, label);
         if (d->type == F_TEXTAREA) {
             g_string_append_printf(h, "<textarea id=\"%s\" name=\"%s\" rows=\"4\" maxlength=\"%d\"%s%s>%s</textarea>",
                                    id, name, max, required, describedby, value);

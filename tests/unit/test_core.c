@@ -1,0 +1,237 @@
+/* test_core.c — unit tests for the request core: arena, parsing limits, router, i18n, forms, logs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "arena.h"
+#include "config.h"
+#include "form.h"
+#include "i18n.h"
+#include "log.h"
+#include "request.h"
+#include "router.h"
+#include "view.h"
+
+#include <string.h>
+
+static int setup_cfg(void **state)
+{
+    (void)state;
+    cfg.field_max = 10;
+    cfg.value_max = 64;
+    return 0;
+}
+
+static void arena_allocations_are_zeroed_aligned_and_freed(void **state)
+{
+    (void)state;
+    Arena *a = arena_new();
+    for (int i = 0; i < 5000; i++) {
+        char *p = arena_alloc(a, (size_t)(i % 97) + 1);
+        assert_true(((uintptr_t)p % 16) == 0);
+        for (int j = 0; j < i % 97 + 1; j++)
+            assert_int_equal(p[j], 0);
+        memset(p, 0xab, (size_t)(i % 97) + 1);
+    }
+    char *big = arena_alloc(a, 1 << 20);
+    big[(1 << 20) - 1] = 1;
+    assert_string_equal(arena_printf(a, "%s-%d", "x", 42), "x-42");
+    assert_string_equal(arena_strndup(a, "hello", 3), "hel");
+    arena_free(a);
+}
+
+static int cleaned;
+static void count_cleanup(void *p)
+{
+    cleaned += *(int *)p;
+}
+
+static void arena_runs_cleanups_once(void **state)
+{
+    (void)state;
+    Arena *a = arena_new();
+    static int one = 1, ten = 10;
+    cleaned = 0;
+    arena_defer(a, count_cleanup, &one);
+    arena_defer(a, count_cleanup, &ten);
+    arena_free(a);
+    assert_int_equal(cleaned, 11);
+}
+
+static void urlencoded_decodes_plus_percent_and_utf8(void **state)
+{
+    (void)state;
+    Arena *a = arena_new();
+    ParamList l = {0};
+    const char *s = "name=%E5%AE%A2%E4%BF%A1&q=a+b%2Bc&empty=&flag";
+    assert_int_equal(req_parse_urlencoded(a, s, strlen(s), &l), 0);
+    assert_int_equal(l.n, 4);
+    assert_string_equal(param_get(&l, "name"), "客信");
+    assert_string_equal(param_get(&l, "q"), "a b+c");
+    assert_string_equal(param_get(&l, "empty"), "");
+    assert_string_equal(param_get(&l, "flag"), "");
+    assert_null(param_get(&l, "missing"));
+    arena_free(a);
+}
+
+static void urlencoded_rejects_bad_encodings(void **state)
+{
+    (void)state;
+    const char *bad[] = {"a=%zz", "a=%", "a=%4", "a=%ff%fe", "a=%00", "%c3=x", "a=%C3%28"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        Arena *a = arena_new();
+        ParamList l = {0};
+        assert_int_equal(req_parse_urlencoded(a, bad[i], strlen(bad[i]), &l), 400);
+        arena_free(a);
+    }
+}
+
+static void urlencoded_enforces_field_count_and_length(void **state)
+{
+    (void)state;
+    Arena *a = arena_new();
+    ParamList l = {0};
+    const char *many = "a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9&j=10&k=11";
+    assert_int_equal(req_parse_urlencoded(a, many, strlen(many), &l), 413);
+    char longv[200] = "v=";
+    memset(longv + 2, 'x', 100);
+    longv[102] = '\0';
+    l = (ParamList){0};
+    assert_int_equal(req_parse_urlencoded(a, longv, strlen(longv), &l), 413);
+    arena_free(a);
+}
+
+static void cookies_parse_and_skip_garbage(void **state)
+{
+    (void)state;
+    Arena *a = arena_new();
+    ParamList l = {0};
+    req_parse_cookies(a, "kx_session=abc; =bad; junk; kx_lang=en;x=\xff", &l);
+    assert_string_equal(param_get(&l, "kx_session"), "abc");
+    assert_string_equal(param_get(&l, "kx_lang"), "en");
+    assert_null(param_get(&l, "x"));
+    arena_free(a);
+}
+
+static void router_matches_literal_and_id_patterns(void **state)
+{
+    (void)state;
+    Arena *a = arena_new();
+    const char *args[4];
+    int n = 0;
+    assert_true(router_match("/login", "/login", args, &n, a));
+    assert_int_equal(n, 0);
+    assert_false(router_match("/login", "/login/", args, &n, a));
+    assert_true(router_match("/customers/{id}/edit", "/customers/42/edit", args, &n, a));
+    assert_int_equal(n, 1);
+    assert_string_equal(args[0], "42");
+    assert_false(router_match("/customers/{id}", "/customers/0", args, &n, a));
+    assert_false(router_match("/customers/{id}", "/customers/012", args, &n, a));
+    assert_false(router_match("/customers/{id}", "/customers/abc", args, &n, a));
+    assert_false(router_match("/customers/{id}", "/customers/1234567890123456789", args, &n, a));
+    assert_false(router_match("/customers/{id}", "/customers/", args, &n, a));
+    assert_true(router_match("/a/{id}/b/{id}", "/a/1/b/2", args, &n, a));
+    assert_int_equal(n, 2);
+    assert_string_equal(args[1], "2");
+    arena_free(a);
+}
+
+static void language_pick_prefers_user_then_cookie_then_browser(void **state)
+{
+    (void)state;
+    assert_string_equal(i18n_pick(NULL, NULL, NULL), "zh_CN");
+    assert_string_equal(i18n_pick(NULL, NULL, "en-US,en;q=0.9"), "en");
+    assert_string_equal(i18n_pick(NULL, NULL, "zh-CN,zh;q=0.9,en;q=0.8"), "zh_CN");
+    assert_string_equal(i18n_pick(NULL, NULL, "fr-FR, en;q=0.5"), "en");
+    assert_string_equal(i18n_pick(NULL, NULL, "fr-FR"), "zh_CN");
+    assert_string_equal(i18n_pick(NULL, NULL, "en;q=0.3, zh;q=0.7"), "zh_CN");
+    assert_string_equal(i18n_pick(NULL, NULL, "zh;q=0, en"), "en");
+    assert_string_equal(i18n_pick(NULL, "en", "zh-CN"), "en");
+    assert_string_equal(i18n_pick("zh_CN", "en", "en"), "zh_CN");
+    assert_string_equal(i18n_pick("xx", "bogus", "en"), "en");
+}
+
+static void escape_neutralises_markup_and_repairs_utf8(void **state)
+{
+    (void)state;
+    Arena *a = arena_new();
+    assert_string_equal(view_escape(a, "<script>\"'&"), "&lt;script&gt;&quot;&apos;&amp;");
+    assert_string_equal(view_escape(a, NULL), "");
+    assert_string_equal(view_escape(a, "客信"), "客信");
+    const char *bad = view_escape(a, "a\xff<b");
+    assert_true(g_utf8_validate(bad, -1, NULL));
+    assert_non_null(strstr(bad, "&lt;b"));
+    arena_free(a);
+}
+
+static const Choice langs[] = {{"zh_CN", "Chinese"}, {"en", "English"}, {NULL, NULL}};
+
+static void validators_accept_and_normalise(void **state)
+{
+    (void)state;
+    Arena *a = arena_new();
+    const char *out;
+    FieldDef text = {"n", "Name", F_TEXT, F_REQUIRED, 5, 0, 0, NULL, NULL, NULL};
+    assert_null(field_validate(&text, "  客信公司 ", a, &out));
+    assert_string_equal(out, "客信公司");
+    assert_non_null(field_validate(&text, "   ", a, &out));
+    assert_non_null(field_validate(&text, "六个汉字六个", a, &out));
+    assert_non_null(field_validate(&text, "a\x01", a, &out));
+    FieldDef pw = {"p", "P", F_PASSWORD, F_KEEP_SPACES, 0, 0, 0, NULL, NULL, NULL};
+    assert_null(field_validate(&pw, " x ", a, &out));
+    assert_string_equal(out, " x ");
+    FieldDef num = {"i", "I", F_INT, 0, 0, 1, 10, NULL, NULL, NULL};
+    assert_null(field_validate(&num, "007", a, &out));
+    assert_string_equal(out, "7");
+    assert_non_null(field_validate(&num, "11", a, &out));
+    assert_non_null(field_validate(&num, "1.5", a, &out));
+    assert_null(field_validate(&num, "", a, &out));
+    FieldDef date = {"d", "D", F_DATE, 0, 0, 0, 0, NULL, NULL, NULL};
+    assert_null(field_validate(&date, "2026-02-28", a, &out));
+    assert_non_null(field_validate(&date, "2026-02-30", a, &out));
+    assert_non_null(field_validate(&date, "2026-2-3", a, &out));
+    FieldDef mail = {"e", "E", F_EMAIL, 0, 0, 0, 0, NULL, NULL, NULL};
+    assert_null(field_validate(&mail, "li.lei@example.cn", a, &out));
+    assert_non_null(field_validate(&mail, "li.lei", a, &out));
+    FieldDef sel = {"l", "L", F_SELECT, 0, 0, 0, 0, langs, NULL, NULL};
+    assert_null(field_validate(&sel, "en", a, &out));
+    assert_non_null(field_validate(&sel, "fr", a, &out));
+    FieldDef chk = {"c", "C", F_CHECKBOX, 0, 0, 0, 0, NULL, NULL, NULL};
+    assert_null(field_validate(&chk, "on", a, &out));
+    assert_string_equal(out, "1");
+    assert_null(field_validate(&chk, NULL, a, &out));
+    assert_string_equal(out, "");
+    arena_free(a);
+}
+
+static void log_clean_neutralises_control_characters(void **state)
+{
+    (void)state;
+    char buf[64];
+    assert_string_equal(log_clean(buf, sizeof buf, "a\nb\r\"c"), "a\\x0ab\\x0d\\x22c");
+    assert_string_equal(log_clean(buf, sizeof buf, NULL), "-");
+    char longs[200];
+    memset(longs, 'x', sizeof longs - 1);
+    longs[199] = '\0';
+    assert_true(strlen(log_clean(buf, sizeof buf, longs)) < sizeof buf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(arena_allocations_are_zeroed_aligned_and_freed),
+        cmocka_unit_test(arena_runs_cleanups_once),
+        cmocka_unit_test(urlencoded_decodes_plus_percent_and_utf8),
+        cmocka_unit_test(urlencoded_rejects_bad_encodings),
+        cmocka_unit_test(urlencoded_enforces_field_count_and_length),
+        cmocka_unit_test(cookies_parse_and_skip_garbage),
+        cmocka_unit_test(router_matches_literal_and_id_patterns),
+        cmocka_unit_test(language_pick_prefers_user_then_cookie_then_browser),
+        cmocka_unit_test(escape_neutralises_markup_and_repairs_utf8),
+        cmocka_unit_test(validators_accept_and_normalise),
+        cmocka_unit_test(log_clean_neutralises_control_characters),
+    };
+    return cmocka_run_group_tests(tests, setup_cfg, NULL);
+}
