@@ -174,6 +174,14 @@ static int reap(void)
 
 static int open_socket(void)
 {
+    /* "host:port" or ":port" is FastCGI over TCP (worker hosts behind a remote nginx);
+     * restrict callers with FCGI_WEB_SERVER_ADDRS. */
+    if (cfg.socket[0] != '/') {
+        int tcp = FCGX_OpenSocket(cfg.socket, 128);
+        if (tcp < 0)
+            log_error("cannot listen on %s", cfg.socket);
+        return tcp;
+    }
     g_autofree gchar *dir = g_path_get_dirname(cfg.socket);
     g_mkdir_with_parents(dir, 0755);
     unlink(cfg.socket);
@@ -267,7 +275,8 @@ int pool_run(void)
         struct timespec ts = {0, 50000000};
         nanosleep(&ts, NULL);
     }
-    unlink(cfg.socket);
+    if (cfg.socket[0] == '/')
+        unlink(cfg.socket);
     log_info("stopped");
     return 0;
 }

@@ -196,6 +196,16 @@ test('error pages follow Accept-Language too', async () => {
   assert.match(bad.text, /Bad request/);
 });
 
+test('error pages follow the kx_lang cookie over Accept-Language, malformed requests included', async () => {
+  const c = new Client({ lang: 'zh-CN' });
+  c.cookies.set('kx_lang', 'en');
+  for (const url of ['/no-such-page', '/logout', '/login?x=%zz', '/login?x=%ff']) {
+    const res = await c.get(url);
+    assert.ok(res.status >= 400, `${url}: ${res.status}`);
+    assert.match(res.text, /<html lang="en">/, `${url} (${res.status}) in English`);
+  }
+});
+
 // --- the language switch --------------------------------------------------------------------
 
 function langCookie(res) {
