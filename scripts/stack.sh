@@ -36,7 +36,7 @@ fi
 export KEXIN_DSN=${KEXIN_DSN:-"host=$PGRUN dbname=kexin user=kexin_app"}
 export KEXIN_MIGRATE_DSN=${KEXIN_MIGRATE_DSN:-"host=$PGRUN dbname=kexin user=kexin"}
 
-psql_super() { "$PGBIN/psql" -h "$PGRUN" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql_super() { PGOPTIONS="-c client_min_messages=warning" "$PGBIN/psql" -h "$PGRUN" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 pg_init() {
   [ -f "$PGDATA/PG_VERSION" ] && return 0

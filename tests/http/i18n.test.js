@@ -48,7 +48,7 @@ function stripCComments(src) {
 }
 
 // The string of every N_("…" "…") in the C sources; adjacent literals are joined, as C does.
-export function cMessages(src) {
+function cMessages(src) {
   const out = [];
   const code = stripCComments(src);
   const re = /\bN_\(\s*((?:"(?:[^"\\\n]|\\.)*"\s*)+)\)/g;
