@@ -123,7 +123,7 @@ void app_handle(FCGX_Request *fcgx)
 
     int rc = req_parse(&req);
     if (rc) {
-        req.lang = i18n_pick(NULL, NULL, req.accept_language);
+        req.lang = i18n_pick(NULL, req_cookie(&req, "kx_lang"), req.accept_language);
         resp_error(&req, rc);
     } else {
         app_dispatch(&req);

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -177,7 +178,7 @@ static int open_socket(void)
     /* "host:port" or ":port" is FastCGI over TCP (worker hosts behind a remote nginx);
      * restrict callers with FCGI_WEB_SERVER_ADDRS. */
     if (cfg.socket[0] != '/') {
-        int tcp = FCGX_OpenSocket(cfg.socket, 128);
+        int tcp = FCGX_OpenSocket(cfg.socket, SOMAXCONN);
         if (tcp < 0)
             log_error("cannot listen on %s", cfg.socket);
         return tcp;
@@ -186,7 +187,8 @@ static int open_socket(void)
     g_mkdir_with_parents(dir, 0755);
     unlink(cfg.socket);
     mode_t old = umask(0117);
-    int sock = FCGX_OpenSocket(cfg.socket, 128);
+    /* A deep queue: bursts wait in the kernel for a free worker instead of failing (502). */
+    int sock = FCGX_OpenSocket(cfg.socket, SOMAXCONN);
     umask(old);
     if (sock < 0) {
         log_error("cannot listen on %s", cfg.socket);

@@ -146,6 +146,18 @@ static void password_submit(Request *req)
             form_error(f, "confirm", N_("The two new passwords differ."));
     }
     if (f->nerrors == 0) {
+        /* Guessing the current password with a stolen session is slowed down like a login. */
+        int wait = auth_throttle_wait(req, req->user->username);
+        if (wait != 0) {
+            if (wait > 0) {
+                char secs[16];
+                snprintf(secs, sizeof secs, "%d", wait);
+                resp_header(req, "Retry-After", secs);
+            }
+            form_error(f, "current", N_("Too many failed attempts. Please wait a moment and try again."));
+            render_password(req, f, wait > 0 ? 429 : 503);
+            return;
+        }
         char uid[24];
         snprintf(uid, sizeof uid, "%ld", req->user->id);
         PGresult *r = db_exec(req->arena, "SELECT password_hash FROM users WHERE id = $1", uid);
@@ -153,8 +165,10 @@ static void password_submit(Request *req)
             resp_error(req, 503);
             return;
         }
-        if (!auth_verify_password(PQgetvalue(r, 0, 0), form_get(f, "current")))
+        if (!auth_verify_password(PQgetvalue(r, 0, 0), form_get(f, "current"))) {
+            auth_record_failure(req, req->user->username);
             form_error(f, "current", N_("The current password is not correct."));
+        }
     }
     if (f->nerrors) {
         render_password(req, f, 422);

@@ -19,11 +19,15 @@ export function stack(...args) {
   });
 }
 
-// One SQL statement as the superuser; returns rows as arrays of strings.
+// One SQL statement as the superuser; returns rows as arrays of strings. Parameters are psql
+// variables: write :'p1' (quoted literal) or :p1 in the query. psql interpolates them only in
+// script input, so the query goes in on stdin.
 export function sql(query, ...params) {
-  const args = ['-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1'];
+  const args = ['-A', '-t', '-q', '-F', '\t', '-v', 'ON_ERROR_STOP=1'];
   params.forEach((p, i) => args.push('-v', `p${i + 1}=${p}`));
-  const out = stack('psql', ...args, '-c', query);
+  const out = execFileSync(path.join(ROOT, 'scripts/stack.sh'), ['psql', ...args], {
+    encoding: 'utf8', env: { ...process.env, KEXIN_VAR: VAR }, input: query + '\n',
+  });
   return out.split('\n').filter((l) => l.length).map((l) => l.split('\t'));
 }
 
