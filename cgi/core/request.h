@@ -23,8 +23,13 @@ typedef struct User {
     const char *username;
     const char *display_name;
     const char *lang; /* the user's own setting, or NULL to follow the browser */
-    bool is_admin;
+    bool is_admin; /* system administrator: every permission, scope all */
     bool must_change_password;
+    long department_id;  /* 0 = none */
+    int scope;           /* widest data scope of the user's roles (Scope in perm.h) */
+    const char **perms;  /* "module.action" strings from the user's roles, sorted */
+    int nperms;
+    const char *visible; /* cached PG array literal of visible user ids (scope.c) */
 } User;
 
 typedef struct Request {

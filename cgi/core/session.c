@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TOKEN_BYTES 32
@@ -39,6 +40,11 @@ char *session_token_hash(Arena *a, const char *token)
     return out;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 int session_load(Request *req)
 {
     const char *tok = req_cookie(req, SESSION_COOKIE);
@@ -50,7 +56,14 @@ int session_load(Request *req)
     char *hash = session_token_hash(req->arena, tok);
     PGresult *r = db_exec(req->arena,
         "SELECT u.id, u.username, u.display_name, u.lang, u.is_admin, u.must_change_password,"
-        "       s.last_seen_at < now() - interval '1 minute' AS stale"
+        "       s.last_seen_at < now() - interval '1 minute' AS stale, u.department_id,"
+        "       (SELECT string_agg(DISTINCT rp.module || '.' || rp.action, ',')"
+        "          FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id"
+        "         WHERE ur.user_id = u.id) AS perms,"
+        "       (SELECT max(array_position(ARRAY['own','subordinates','department',"
+        "               'department_tree','all'], r.data_scope))"
+        "          FROM user_roles ur JOIN roles r ON r.id = ur.role_id"
+        "         WHERE ur.user_id = u.id) AS scope"
         "  FROM sessions s JOIN users u ON u.id = s.user_id"
         " WHERE s.token_hash = $1::bytea AND u.active"
         "   AND s.last_seen_at > now() - make_interval(mins => $2::int)"
@@ -67,6 +80,19 @@ int session_load(Request *req)
     u->lang = db_val(r, 0, 3);
     u->is_admin = PQgetvalue(r, 0, 4)[0] == 't';
     u->must_change_password = PQgetvalue(r, 0, 5)[0] == 't';
+    u->department_id = PQgetisnull(r, 0, 7) ? 0 : atol(PQgetvalue(r, 0, 7));
+    /* Rights are read on every request, so a role change applies from the next one. */
+    if (!PQgetisnull(r, 0, 8)) {
+        gchar **parts = g_strsplit(PQgetvalue(r, 0, 8), ",", -1);
+        u->nperms = (int)g_strv_length(parts);
+        u->perms = arena_alloc(req->arena, sizeof(char *) * (size_t)(u->nperms + 1));
+        for (int i = 0; i < u->nperms; i++)
+            u->perms[i] = arena_strdup(req->arena, parts[i]);
+        g_strfreev(parts);
+        /* byte order, whatever the database collation: auth_can searches it */
+        qsort(u->perms, (size_t)u->nperms, sizeof(char *), cmp_str);
+    }
+    u->scope = u->is_admin ? 5 : (PQgetisnull(r, 0, 9) ? 1 : atoi(PQgetvalue(r, 0, 9)));
     req->user = u;
     req->session_token = tok;
     /* Touch at most once a minute: a write per request would cost more than the request. */

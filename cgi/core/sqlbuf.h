@@ -1,0 +1,32 @@
+/* sqlbuf.h — builds a statement from constant SQL pieces and numbered parameters ($1, $2 …). */
+#ifndef KEXIN_SQLBUF_H
+#define KEXIN_SQLBUF_H
+
+#include "arena.h"
+
+#include <glib.h>
+#include <libpq-fe.h>
+
+#define SQLBUF_MAX_PARAMS 64
+
+typedef struct SqlBuf {
+    Arena *a;
+    GString *sql;
+    const char *values[SQLBUF_MAX_PARAMS];
+    int n;
+    int overflow; /* more parameters than fit: sql_exec refuses to run */
+} SqlBuf;
+
+SqlBuf *sql_new(Arena *a, const char *text);
+/* Appends constant SQL text (never input: input goes through sql_param). */
+void sql_add(SqlBuf *q, const char *text);
+/* Registers a parameter value and returns its placeholder ("$3") for use in sql_add. */
+const char *sql_param(SqlBuf *q, const char *value);
+/* Appends fmt with its one %s replaced by the placeholder of value: " AND name = %s". */
+void sql_addp(SqlBuf *q, const char *fmt, const char *value);
+PGresult *sql_exec(SqlBuf *q);
+
+/* A PostgreSQL array literal ({"a","b",NULL}) of n texts (NULL items become NULL). */
+char *sql_text_array(Arena *a, const char *const *items, int n);
+
+#endif
