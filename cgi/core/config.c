@@ -109,6 +109,7 @@ int config_load(void)
     int secure = 0;
     g_autofree gchar *sf = g_build_filename(cfg.var, "secret", NULL);
     set_str(&cfg.secret_file, sf);
+    set_str(&cfg.timezone, "Asia/Shanghai");
     char *proxies = g_strdup(""); /* none: X-Forwarded-For is ignored unless configured */
 
     const char *path = getenv("KEXIN_CONFIG");
@@ -139,6 +140,7 @@ int config_load(void)
         file_int(kf, "session", "secure_cookie", &secure);
         file_str(kf, "security", "secret_file", &cfg.secret_file);
         file_str(kf, "security", "trusted_proxies", &proxies);
+        file_str(kf, "app", "timezone", &cfg.timezone);
         g_key_file_free(kf);
     }
 
@@ -153,6 +155,7 @@ int config_load(void)
     env_int(&cfg.session_abs_hours, "KEXIN_SESSION_ABS_HOURS");
     env_str(&cfg.secret_file, "KEXIN_SECRET_FILE");
     env_str(&proxies, "KEXIN_TRUSTED_PROXIES");
+    env_str(&cfg.timezone, "KEXIN_TIMEZONE");
 
     cfg.secure_cookie = secure != 0;
     cfg.body_max = (size_t)(body_mb > 0 ? body_mb : 10) * 1024 * 1024;

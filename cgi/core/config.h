@@ -22,6 +22,7 @@ typedef struct Config {
     bool secure_cookie; /* force Secure cookies (otherwise: when the request came over https) */
     char *secret_file;  /* server secret for CSRF tokens; shared by all worker hosts */
     char **trusted_proxies; /* addresses whose X-Forwarded-For is believed */
+    char *timezone;         /* the company's time zone: business dates, document numbers */
 } Config;
 
 extern Config cfg;

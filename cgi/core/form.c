@@ -79,8 +79,11 @@ Form *form_new(Request *req, const FieldDef *defs)
         f->n++;
     f->values = arena_alloc(req->arena, sizeof(char *) * (size_t)(f->n + 1));
     f->errors = arena_alloc(req->arena, sizeof(char *) * (size_t)(f->n + 1));
+    f->err_args = arena_alloc(req->arena, sizeof(char *) * (size_t)(f->n + 1));
+    f->notes = arena_alloc(req->arena, sizeof(char *) * (size_t)(f->n + 1));
+    f->orig = arena_alloc(req->arena, sizeof(char *) * (size_t)(f->n + 1));
     for (int i = 0; i < f->n; i++)
-        f->values[i] = "";
+        f->values[i] = f->orig[i] = "";
     return f;
 }
 
@@ -94,7 +97,11 @@ bool form_read(Form *f)
         f->values[i] = out;
         if (f->errors[i])
             f->nerrors++;
+        const char *o = req_form(f->req, arena_printf(f->req->arena, "_o_%s", f->defs[i].name));
+        f->orig[i] = o ? o : "";
     }
+    const char *ver = req_form(f->req, "_version");
+    f->version = ver && *ver && strspn(ver, "0123456789") == strlen(ver) ? ver : NULL;
     return f->nerrors == 0;
 }
 
@@ -113,12 +120,65 @@ const char *form_get(const Form *f, const char *name)
 
 void form_error(Form *f, const char *name, const char *msgid)
 {
+    form_error_arg(f, name, msgid, NULL);
+}
+
+void form_error_arg(Form *f, const char *name, const char *msgid, const char *arg)
+{
     int i = index_of(f, name);
     if (i < 0)
         return;
     if (!f->errors[i])
         f->nerrors++;
     f->errors[i] = msgid;
+    f->err_args[i] = arg;
+}
+
+void form_load(Form *f, const PGresult *r, int row)
+{
+    for (int i = 0; i < f->n; i++) {
+        int c = PQfnumber(r, f->defs[i].name);
+        if (c < 0)
+            continue;
+        const char *v = PQgetisnull(r, row, c) ? "" : PQgetvalue(r, row, c);
+        if (f->defs[i].type == F_CHECKBOX)
+            v = (v[0] == 't' || v[0] == '1') ? "1" : "";
+        f->values[i] = f->orig[i] = arena_strdup(f->req->arena, v);
+    }
+    int vc = PQfnumber(r, "version");
+    if (vc >= 0)
+        f->version = arena_strdup(f->req->arena, PQgetvalue(r, row, vc));
+}
+
+int form_stale(Form *f, const PGresult *current)
+{
+    Arena *a = f->req->arena;
+    int conflicts = 0;
+    for (int i = 0; i < f->n; i++) {
+        int c = PQfnumber(current, f->defs[i].name);
+        if (c < 0 || f->defs[i].type == F_PASSWORD)
+            continue;
+        const char *now = PQgetisnull(current, 0, c) ? "" : PQgetvalue(current, 0, c);
+        if (f->defs[i].type == F_CHECKBOX)
+            now = (now[0] == 't' || now[0] == '1') ? "1" : "";
+        if (strcmp(now, f->orig[i]) == 0)
+            continue; /* nobody else touched it */
+        if (strcmp(f->values[i], f->orig[i]) == 0) {
+            /* Only the other person changed it: take their value. */
+            f->values[i] = arena_strdup(a, now);
+            f->notes[i] = N_("Updated meanwhile by someone else; the new value is shown.");
+        } else if (strcmp(f->values[i], now) != 0) {
+            form_error_arg(f, f->defs[i].name,
+                           N_("Someone else changed this meanwhile to “%s”. Your input is kept: save again to overwrite it."),
+                           arena_strdup(a, now));
+            conflicts++;
+        }
+        f->orig[i] = arena_strdup(a, now);
+    }
+    int vc = PQfnumber(current, "version");
+    if (vc >= 0)
+        f->version = arena_strdup(a, PQgetvalue(current, 0, vc));
+    return conflicts;
 }
 
 static const char *input_type(FieldType t)
@@ -175,9 +235,17 @@ static char *render_field(Form *f, int i)
     }
     if (d->help)
         g_string_append_printf(h, "<p class=\"field-help\">%s</p>", view_escape(a, i18n_get(lang, d->help)));
-    if (err)
+    if (f->notes[i])
+        g_string_append_printf(h, "<p class=\"field-note\">%s</p>",
+                               view_escape(a, i18n_get(lang, f->notes[i])));
+    if (err) {
+        const char *msg = i18n_get(lang, err);
+        /* Catalogue formats are trusted; the argument is data and gets escaped below. */
+        char *text = f->err_args[i] ? g_strdup_printf(msg, f->err_args[i]) : g_strdup(msg);
         g_string_append_printf(h, "<p class=\"field-error\" id=\"%s-err\">%s</p>", id,
-                               view_escape(a, i18n_get(lang, err)));
+                               view_escape(a, text));
+        g_free(text);
+    }
     g_string_append(h, "</div>");
     char *out = arena_strdup(a, h->str);
     g_string_free(h, TRUE);
@@ -190,4 +258,16 @@ void form_push(Form *f, View *v)
         view_set_trusted_html(v, arena_printf(f->req->arena, "f_%s", f->defs[i].name),
                               render_field(f, i));
     view_set_int(v, "form_errors", f->nerrors);
+    GString *h = g_string_new(NULL);
+    if (f->version) {
+        g_string_append_printf(h, "<input type=\"hidden\" name=\"_version\" value=\"%s\">",
+                               view_escape(f->req->arena, f->version));
+        for (int i = 0; i < f->n; i++)
+            if (f->defs[i].type != F_PASSWORD)
+                g_string_append_printf(h, "<input type=\"hidden\" name=\"_o_%s\" value=\"%s\">",
+                                       view_escape(f->req->arena, f->defs[i].name),
+                                       view_escape(f->req->arena, f->orig[i]));
+    }
+    view_set_trusted_html(v, "form_hidden", arena_strdup(f->req->arena, h->str));
+    g_string_free(h, TRUE);
 }

@@ -5,6 +5,8 @@
 #include "request.h"
 #include "view.h"
 
+#include <libpq-fe.h>
+
 typedef enum {
     F_TEXT,
     F_PASSWORD,
@@ -44,6 +46,10 @@ typedef struct Form {
     int n;
     const char **values;  /* normalised input, or the defaults set by the handler */
     const char **errors;  /* English msgids, NULL = fine */
+    const char **err_args; /* optional %s argument of an error message */
+    const char **notes;   /* informational msgids (e.g. "updated meanwhile") */
+    const char **orig;    /* values as loaded for editing (optimistic locking) */
+    const char *version;  /* row version the edit started from; NULL = not an edit form */
     int nerrors;
 } Form;
 
@@ -58,8 +64,21 @@ void form_set(Form *f, const char *name, const char *value);
 const char *form_get(const Form *f, const char *name);
 /* Marks a field invalid with a message (English msgid), e.g. after a database check. */
 void form_error(Form *f, const char *name, const char *msgid);
-/* Pushes f_<name> (label, input with kept value, error) for every field, and
- * form_errors (count) into the view. */
+/* Like form_error, with a %s in the message filled with arg (e.g. the current value). */
+void form_error_arg(Form *f, const char *name, const char *msgid, const char *arg);
+/* Pushes f_<name> (label, input with kept value, error) for every field, form_errors
+ * (count), and form_hidden (trusted: the version and original values of an edit form). */
 void form_push(Form *f, View *v);
+
+/* Optimistic locking (every edit form).
+ * form_load fills values and originals from row `row` of r (columns named like the fields)
+ * and the version from its "version" column. The page then carries them as hidden fields,
+ * and form_read reads them back. An UPDATE … WHERE id = $1 AND version = $2 that changes no
+ * row means someone saved meanwhile: re-read the row and call form_stale, which keeps all
+ * the user's input, adopts the other person's value where the user left a field untouched,
+ * marks fields both changed with the value now stored, and moves the version forward so a
+ * second save deliberately overwrites. Returns the number of conflicting fields. */
+void form_load(Form *f, const PGresult *r, int row);
+int form_stale(Form *f, const PGresult *current);
 
 #endif

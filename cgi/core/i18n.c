@@ -25,31 +25,61 @@ void i18n_free(void)
         }
 }
 
+static int load_file(GHashTable *cat, const char *path)
+{
+    GKeyFile *kf = g_key_file_new();
+    GError *e = NULL;
+    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &e)) {
+        log_error("catalogue %s: %s", path, e->message);
+        g_error_free(e);
+        g_key_file_free(kf);
+        return -1;
+    }
+    gsize n = 0;
+    gchar **keys = g_key_file_get_keys(kf, "messages", &n, NULL);
+    for (gsize k = 0; k < n; k++) {
+        gchar *v = g_key_file_get_string(kf, "messages", keys[k], NULL);
+        if (v && *v)
+            g_hash_table_replace(cat, g_strdup(keys[k]), v);
+        else
+            g_free(v);
+    }
+    g_strfreev(keys);
+    g_key_file_free(kf);
+    return 0;
+}
+
+static int cmp_names(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A language's catalogue is every .ini file in <dir>/<lang>/ (one per area of the
+ * application), read in name order. */
 int i18n_load(const char *dir)
 {
     i18n_free();
     for (int i = 0; i < I18N_NLANGS; i++) {
         catalogues[i] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-        g_autofree gchar *path = g_strdup_printf("%s/%s.ini", dir, i18n_langs[i]);
-        GKeyFile *kf = g_key_file_new();
-        GError *e = NULL;
-        if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &e)) {
-            log_error("catalogue %s: %s", path, e->message);
-            g_error_free(e);
-            g_key_file_free(kf);
+        g_autofree gchar *ldir = g_build_filename(dir, i18n_langs[i], NULL);
+        GDir *d = g_dir_open(ldir, 0, NULL);
+        if (!d) {
+            log_error("no catalogue folder %s", ldir);
             return -1;
         }
-        gsize n = 0;
-        gchar **keys = g_key_file_get_keys(kf, "messages", &n, NULL);
-        for (gsize k = 0; k < n; k++) {
-            gchar *v = g_key_file_get_string(kf, "messages", keys[k], NULL);
-            if (v && *v)
-                g_hash_table_replace(catalogues[i], g_strdup(keys[k]), v);
-            else
-                g_free(v);
-        }
-        g_strfreev(keys);
-        g_key_file_free(kf);
+        GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
+        const char *e;
+        while ((e = g_dir_read_name(d)))
+            if (g_str_has_suffix(e, ".ini"))
+                g_ptr_array_add(files, g_build_filename(ldir, e, NULL));
+        g_dir_close(d);
+        g_ptr_array_sort(files, cmp_names);
+        int rc = 0;
+        for (guint f = 0; f < files->len && rc == 0; f++)
+            rc = load_file(catalogues[i], g_ptr_array_index(files, f));
+        g_ptr_array_free(files, TRUE);
+        if (rc < 0)
+            return -1;
     }
     return 0;
 }

@@ -68,7 +68,7 @@ function sourceMessages() {
 }
 
 // GKeyFile as GLib reads it: groups, key=value, # comments; key and value trimmed like GLib does.
-function readCatalogue(file) {
+let readCatalogue = function (file) {
   const groups = new Map();
   let group = null;
   const text = readFileSync(file, 'utf8');
@@ -87,9 +87,20 @@ function readCatalogue(file) {
     groups.get(group).set(key, value);
   }
   return groups.get('messages') || new Map();
-}
+};
 
-const zhFile = path.join(ROOT, 'templates/i18n/zh_CN.ini');
+// The zh_CN catalogue is every .ini file of templates/i18n/zh_CN/ (one per area), merged.
+const zhDir = path.join(ROOT, 'templates/i18n/zh_CN');
+const zhFile = { merged: true };
+const readCatalogueFile = readCatalogue;
+readCatalogue = (f) => {
+  if (f !== zhFile) return readCatalogueFile(f);
+  const all = new Map();
+  for (const name of readdirSync(zhDir).filter((n) => n.endsWith('.ini')).sort()) {
+    for (const [k, v] of readCatalogueFile(path.join(zhDir, name))) all.set(k, v);
+  }
+  return all;
+};
 
 test('the C string extractor joins adjacent literals and decodes escapes', () => {
   const src = 'x = N_("Say \\"hi\\" " "twice.\\n"); /* N_("no") */ y = N_( "a\\\\b" );\n// N_("nope")\n';
@@ -105,14 +116,14 @@ test('every [[marker]] of the templates is in zh_CN.ini', () => {
   const cat = readCatalogue(zhFile);
   const missing = templateMessages().filter(({ msg }) => !cat.has(msg));
   assert.deepEqual(missing.map(({ msg, where }) => `${where}: ${msg}`), [],
-    `missing in templates/i18n/zh_CN.ini:\n${[...new Set(missing.map((m) => m.msg))].join('\n')}`);
+    `missing in templates/i18n/zh_CN/*.ini:\n${[...new Set(missing.map((m) => m.msg))].join('\n')}`);
 });
 
 test('every N_() string of the C sources is in zh_CN.ini', () => {
   const cat = readCatalogue(zhFile);
   const missing = sourceMessages().filter(({ msg }) => !cat.has(msg));
   assert.deepEqual(missing.map(({ msg, where }) => `${where}: ${msg}`), [],
-    `missing in templates/i18n/zh_CN.ini:\n${[...new Set(missing.map((m) => m.msg))].join('\n')}`);
+    `missing in templates/i18n/zh_CN/*.ini:\n${[...new Set(missing.map((m) => m.msg))].join('\n')}`);
 });
 
 test('no zh_CN.ini translation is empty', () => {
