@@ -4,9 +4,15 @@
 extern const Module home_module;
 extern const Module account_module;
 extern const Module health_module;
+extern const Module org_module;
+extern const Module settings_module;
+extern const Module audit_module;
 
 const Module *const app_modules[] = {
     &home_module,
+    &org_module,
+    &settings_module,
+    &audit_module,
     &account_module,
     &health_module,
     NULL,

@@ -1,0 +1,48 @@
+/* listing.h — what every list page shares: paging, sorting from an allow-list, filters kept in
+ * the URL, bounded counts. */
+#ifndef KEXIN_LISTING_H
+#define KEXIN_LISTING_H
+
+#include "request.h"
+#include "sqlbuf.h"
+#include "view.h"
+
+#include <stdbool.h>
+
+/* One sortable column: the key used in URLs (?sort=name) and the constant SQL expression.
+ * Only keys of this table are accepted: input never becomes SQL. */
+typedef struct ListSort {
+    const char *key;
+    const char *sql;
+} ListSort;
+
+#define LIST_COUNT_CAP 10000 /* counts stop here ("10,000+"): a count must not scan 1M rows */
+
+typedef struct ListState {
+    Request *req;
+    const ListSort *sorts;
+    int sort;       /* index into sorts */
+    bool desc;
+    int page;       /* 1-based */
+    int per_page;
+    long total;     /* rows matching, up to LIST_COUNT_CAP + 1 */
+} ListState;
+
+/* Reads ?page, ?per (20/50/100), ?sort, ?dir from the query; unknown values fall back to the
+ * defaults. sorts ends with {NULL, NULL}. */
+ListState *list_begin(Request *req, const ListSort *sorts, const char *default_key, bool desc);
+/* Appends " ORDER BY <sql> ASC|DESC, <tiebreak> LIMIT … OFFSET …". tiebreak is a constant
+ * unique column (e.g. "c.id") so paging is stable. */
+void list_order_limit(ListState *ls, SqlBuf *q, const char *tiebreak);
+/* Runs the bounded count: from_where is q's text from FROM on (a copy made by the caller with
+ * the same parameters). Returns 0 or -1. */
+int list_count(ListState *ls, SqlBuf *count);
+/* Pushes: pager (trusted HTML: "1–50 of 1,234" and page links), total (text), per_page,
+ * and for every sort key sort_<key> (URL toggling the direction) and dir_<key> ("asc",
+ * "desc" or ""). Links keep all other query parameters (the filters). */
+void list_push(ListState *ls, View *v);
+/* The current URL's query with some parameters replaced (NULL value = removed): for links
+ * that keep the filters. Returns "?…" (or "" when empty), escaped for a URL, not for HTML. */
+char *list_query_with(Request *req, const char *const *names, const char *const *values, int n);
+
+#endif

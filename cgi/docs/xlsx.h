@@ -1,0 +1,33 @@
+/* xlsx.h — Excel exports of query results: real number and date cells, frozen header,
+ * autofilter, column widths, formula-looking text neutralised, constant memory. */
+#ifndef KEXIN_XLSX_H
+#define KEXIN_XLSX_H
+
+#include "../core/request.h"
+
+#include <libpq-fe.h>
+
+typedef enum {
+    XL_TEXT,
+    XL_INT,
+    XL_AMOUNT,   /* 2 decimals, thousands separators */
+    XL_PRICE,    /* 6 decimals */
+    XL_QTY,      /* up to 4 decimals */
+    XL_DATE,     /* value "YYYY-MM-DD" */
+    XL_DATETIME, /* value "YYYY-MM-DD HH:MM[:SS]" */
+} XlsxType;
+
+typedef struct XlsxColumn {
+    const char *column; /* result column name */
+    const char *header; /* English msgid, translated into the request's language */
+    XlsxType type;
+    int width;          /* characters; 0 = 14 */
+} XlsxColumn;
+
+/* Writes res as one worksheet and answers the request with the file (Content-Disposition:
+ * filename). cols ends with {NULL}. total_label, when not NULL, adds a totals row summing the
+ * XL_AMOUNT/XL_QTY columns with formulas. Returns 0, or -1 after answering 500. */
+int xlsx_send(Request *req, const char *filename, const char *sheet, const XlsxColumn *cols,
+              const PGresult *res, const char *total_label);
+
+#endif

@@ -1,0 +1,4 @@
+/* settings.c — placeholder while the module is being written (replaced in the same change). */
+#include "../core/router.h"
+
+const Module settings_module = {"settings", NULL, NULL};
