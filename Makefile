@@ -1,5 +1,5 @@
 # Makefile — build, run, test and benchmark Kexin. `make run` and `make test` are the two commands.
-.PHONY: all build run start stop test unit bench clean deps help fmt
+.PHONY: all build run start stop test unit dbtests bench clean deps help fmt
 
 PKGS      := glib-2.0 gio-2.0 ctpl libsodium libpq fcgi xlsxwriter
 CC        ?= gcc
@@ -55,6 +55,14 @@ $(B)/rel/tests/%: tests/unit/%.c $(B)/rel/libkexin.a
 $(B)/asan/tests/%: tests/unit/%.c $(B)/asan/libkexin.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN) $(CFLAGS_BASE) -Icgi/core -o $@ $^ $(LDLIBS) -lcmocka
+
+# Programs the HTTP tests drive against the running test stack (tests/db/).
+DBTEST_SRC := $(wildcard tests/db/*.c)
+DBTESTS    := $(DBTEST_SRC:tests/db/%.c=$(B)/rel/tests/db/%)
+dbtests: $(DBTESTS)
+$(B)/rel/tests/db/%: tests/db/%.c $(B)/rel/libkexin.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CFLAGS_BASE) -o $@ $^ $(LDLIBS)
 
 # C unit tests, plain and under AddressSanitizer + UBSan.
 unit: $(TESTS) $(TESTS_ASAN)

@@ -9,6 +9,7 @@
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct Command {
@@ -74,6 +75,51 @@ static int cmd_migrate(int argc, char **argv)
     return migrate_run(dir, false) == 0 ? 0 : 1;
 }
 
+/* Demo accounts arrive without a password (hash '!'); each gets a random one, listed in
+ * var/demo-users.txt (mode 0600) so no fixed password exists anywhere. */
+static int demo_passwords(void)
+{
+    PGconn *c = PQconnectdb(cfg.dsn);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "kexin: cannot connect: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return 1;
+    }
+    PGresult *r = PQexec(c, "SELECT u.username, u.display_name, coalesce(string_agg(ro.name, '、'), '')"
+                            "  FROM users u LEFT JOIN user_roles ur ON ur.user_id = u.id"
+                            "  LEFT JOIN roles ro ON ro.id = ur.role_id"
+                            " WHERE u.password_hash = '!' GROUP BY u.id"
+                            " ORDER BY u.department_id NULLS FIRST, u.manager_id NULLS FIRST, u.id");
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : 1;
+    int n = rc == 0 ? PQntuples(r) : 0;
+    g_autofree gchar *path = g_build_filename(cfg.var, "demo-users.txt", NULL);
+    FILE *out = n ? fopen(path, "a") : NULL;
+    if (n && !out) {
+        fprintf(stderr, "kexin: cannot write %s\n", path);
+        rc = 1;
+    }
+    if (out) {
+        chmod(path, 0600);
+        fprintf(out, "# demo accounts: user name, name, role, password\n");
+    }
+    for (int i = 0; i < n && rc == 0; i++) {
+        g_autofree char *pw = auth_random_password();
+        if (users_set_password(c, PQgetvalue(r, i, 0), pw) != 0) {
+            rc = 1;
+            break;
+        }
+        fprintf(out, "%-12s %-6s %-10s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+                PQgetvalue(r, i, 2), pw);
+    }
+    if (out)
+        fclose(out);
+    if (n && rc == 0)
+        printf("demo accounts and their passwords: %s\n", path);
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
 static int cmd_demo(int argc, char **argv)
 {
     (void)argc;
@@ -82,9 +128,9 @@ static int cmd_demo(int argc, char **argv)
         return 1;
     g_autofree gchar *mdir = g_build_filename(cfg.root, "sql", "migrations", NULL);
     g_autofree gchar *ddir = g_build_filename(cfg.root, "sql", "demo", NULL);
-    if (migrate_run(mdir, true) < 0)
+    if (migrate_run(mdir, true) < 0 || migrate_demo(ddir) < 0)
         return 1;
-    return migrate_demo(ddir) == 0 ? 0 : 1;
+    return demo_passwords();
 }
 
 /* Reads one line from stdin (no echo handling: meant for scripts and pipes). */

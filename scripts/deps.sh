@@ -8,7 +8,7 @@ pkgs=(build-essential pkg-config libglib2.0-dev libfcgi-dev libpq-dev libctpl-de
       libxlsxwriter-dev libhpdf-dev libsodium-dev postgresql postgresql-contrib nginx-light
       fonts-wqy-zenhei)
 case "$profile" in
-  test)  pkgs+=(libcmocka-dev chromium wrk) ;;
+  test)  pkgs+=(libcmocka-dev chromium wrk unzip) ;;
   bench) pkgs+=(wrk) ;;
 esac
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)

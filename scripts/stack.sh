@@ -140,6 +140,11 @@ banner() {
   echo "  Kexin is running:  http://127.0.0.1:$PORT/"
   echo "  Sign in as:        admin / $(cat "$VAR/admin-password")   (also in $VAR/admin-password)"
   echo "  Logs:              $LOG/"
+  if [ -s "$VAR/demo-users.txt" ]; then
+    echo
+    echo "  Demo company 华通智能 — accounts ($VAR/demo-users.txt):"
+    grep -v '^#' "$VAR/demo-users.txt" | sed 's/^/    /'
+  fi
   echo
 }
 
@@ -172,6 +177,7 @@ case "${1:-}" in
   pg-restart) as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w restart -l "$LOG/postgres.log" >/dev/null ;;
   pg-stop) pg_stop ;;
   pg-start) pg_start ;;
+  dsn) echo "$KEXIN_DSN" ;;
   psql) shift; "$PGBIN/psql" -h "$PGRUN" -U postgres -d kexin -X "$@" ;;
-  *) echo "usage: $0 run|start|stop|status|pg-restart|pg-stop|pg-start|psql" >&2; exit 2 ;;
+  *) echo "usage: $0 run|start|stop|status|pg-restart|pg-stop|pg-start|psql|dsn" >&2; exit 2 ;;
 esac

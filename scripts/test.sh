@@ -10,7 +10,7 @@ suites=("$@")
 has() { [[ " ${suites[*]} " == *" $1 "* ]]; }
 
 scripts/deps.sh test
-make -s build
+make -s build dbtests
 
 passed=0 failed=0
 summary=()

@@ -1,5 +1,6 @@
 /* app.c — the one loop body every request goes through, and the access log line. */
 #include "app.h"
+#include "audit.h"
 #include "auth.h"
 #include "config.h"
 #include "db.h"
@@ -88,7 +89,22 @@ void app_dispatch(Request *req)
         return;
     }
     if (!auth_can(req, route->perm) && !(route->flags & ROUTE_PUBLIC)) {
+        /* Denials are audited: repeated probing of forbidden pages is worth seeing. */
+        const char *dot = route->perm ? strchr(route->perm, '.') : NULL;
+        char module[40] = "auth";
+        if (dot && (size_t)(dot - route->perm) < sizeof module)
+            g_strlcpy(module, route->perm, (size_t)(dot - route->perm) + 1);
+        audit_write(req, module, dot ? dot + 1 : "access", "path", 0,
+                    arena_printf(req->arena, "%s %s", req->method, req->path), NULL, "denied");
         resp_error(req, 403);
+        return;
+    }
+    /* After an administrator's reset the user must choose a new password before anything else. */
+    if (req->user && req->user->must_change_password && strcmp(req->path, "/account/password") != 0 &&
+        strcmp(req->path, "/logout") != 0 && strcmp(req->path, "/lang") != 0 &&
+        !(route->flags & ROUTE_PUBLIC)) {
+        resp_flash(req, "error", N_("Please choose a new password before you continue."));
+        resp_redirect(req, "/account/password");
         return;
     }
     take_flash(req);

@@ -79,3 +79,17 @@ char *sql_text_array(Arena *a, const char *const *items, int n)
     g_string_free(s, TRUE);
     return out;
 }
+
+char *sql_like_contains(Arena *a, const char *text)
+{
+    GString *s = g_string_new("%");
+    for (const char *p = text; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            g_string_append_c(s, '\\');
+        g_string_append_c(s, *p);
+    }
+    g_string_append_c(s, '%');
+    char *out = arena_strdup(a, s->str);
+    g_string_free(s, TRUE);
+    return out;
+}

@@ -26,6 +26,9 @@ const char *sql_param(SqlBuf *q, const char *value);
 void sql_addp(SqlBuf *q, const char *fmt, const char *value);
 PGresult *sql_exec(SqlBuf *q);
 
+/* A LIKE/ILIKE pattern matching text anywhere, with % _ \ in the text escaped. */
+char *sql_like_contains(Arena *a, const char *text);
+
 /* A PostgreSQL array literal ({"a","b",NULL}) of n texts (NULL items become NULL). */
 char *sql_text_array(Arena *a, const char *const *items, int n);
 

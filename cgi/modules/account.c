@@ -1,4 +1,5 @@
 /* account.c — sign in, sign out, change one's own password, choose the interface language. */
+#include "../core/audit.h"
 #include "../core/auth.h"
 #include "../core/db.h"
 #include "../core/form.h"
@@ -82,7 +83,7 @@ static void login_submit(Request *req)
         return;
     }
     PGresult *r = db_exec(req->arena,
-                          "SELECT id, password_hash FROM users"
+                          "SELECT id, password_hash, username FROM users"
                           " WHERE lower(username) = lower($1) AND active",
                           username);
     if (!r) {
@@ -98,6 +99,8 @@ static void login_submit(Request *req)
     }
     if (!good) {
         auth_record_failure(req, username);
+        audit_login(req, PQntuples(r) == 1 ? atol(PQgetvalue(r, 0, 0)) : 0, username,
+                    "login_failed", "failed");
         form_set(f, "password", "");
         render_login(req, f, N_("Wrong user name or password."), 422);
         return;
@@ -108,12 +111,14 @@ static void login_submit(Request *req)
         resp_error(req, 503);
         return;
     }
+    audit_login(req, uid, PQgetvalue(r, 0, 2), "login", "ok");
     resp_redirect(req, safe_next(req));
 }
 
 /* POST /logout: 303 to the sign-in page. */
 static void logout(Request *req)
 {
+    audit_login(req, req->user->id, req->user->username, "logout", "ok");
     session_destroy(req);
     resp_flash(req, "ok", N_("You have signed out."));
     resp_redirect(req, "/login");
@@ -187,6 +192,8 @@ static void password_submit(Request *req)
                       " must_change_password = false, version = version + 1, updated_at = now()"
                       " WHERE id = $1",
                       uid, hash) &&
+              audit_write(req, "account", "change_password", "user", req->user->id,
+                          req->user->username, NULL, "ok") == 0 &&
               session_destroy_all(req, req->user->id) == 0 &&
               session_create(req, req->user->id) == 0 && db_commit(req->arena) == 0;
     if (!ok) {

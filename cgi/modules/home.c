@@ -2,7 +2,10 @@
 #include "../core/db.h"
 #include "../core/i18n.h"
 #include "../core/response.h"
+#include "../core/perm.h"
 #include "../core/router.h"
+#include "../core/scope.h"
+#include "../core/sqlbuf.h"
 #include "../core/view.h"
 
 #include <stdio.h>
@@ -24,8 +27,26 @@ static void home(Request *req)
         resp_error(req, 500);
         return;
     }
+    /* The people whose records this user may see: the data scope made visible. */
+    SqlBuf *q = sql_new(req->arena,
+        "SELECT coalesce(nullif(u.display_name, ''), u.username) AS name, coalesce(d.name, '') AS department,"
+        "       count(*) OVER () AS n"
+        "  FROM users u LEFT JOIN departments d ON d.id = u.department_id"
+        " WHERE u.active AND u.id <> ");
+    sql_add(q, sql_param(q, uid));
+    sql_add(q, " AND ");
+    PGresult *team = scope_filter(req, q, "u.id", NULL) == 0
+        ? (sql_add(q, " ORDER BY d.name NULLS LAST, name LIMIT 12"), sql_exec(q)) : NULL;
+    if (!team) {
+        resp_error(req, 503);
+        return;
+    }
     View *v = view_new(req);
     view_set_tr(v, "title", N_("Home"));
+    view_set_rows(v, "team", team);
+    view_set(v, "team_total", PQntuples(team) ? PQgetvalue(team, 0, 2) : "0");
+    view_set_int(v, "n_team", PQntuples(team));
+    view_set_tr(v, "scope", scope_defs[req->user->scope >= 1 && req->user->scope <= 5 ? req->user->scope : 1].label);
     view_set(v, "today", PQgetvalue(r, 0, 0));
     view_set(v, "signed_in", PQgetvalue(r, 0, 1));
     view_set(v, "sessions", PQgetvalue(r, 0, 2));

@@ -7,6 +7,7 @@ extern const Module health_module;
 extern const Module org_module;
 extern const Module settings_module;
 extern const Module audit_module;
+extern const Module api_module;
 
 const Module *const app_modules[] = {
     &home_module,
@@ -15,5 +16,6 @@ const Module *const app_modules[] = {
     &audit_module,
     &account_module,
     &health_module,
+    &api_module,
     NULL,
 };

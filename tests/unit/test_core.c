@@ -12,6 +12,8 @@
 #include "log.h"
 #include "request.h"
 #include "router.h"
+#include "scope.h"
+#include "sqlbuf.h"
 #include "view.h"
 
 #include <string.h>
@@ -218,6 +220,54 @@ static void log_clean_neutralises_control_characters(void **state)
     assert_true(strlen(log_clean(buf, sizeof buf, longs)) < sizeof buf);
 }
 
+static void scope_filter_builds_a_parameterised_predicate(void **state)
+{
+    (void)state;
+    Arena *a = arena_new();
+    User u = {.id = 7, .scope = 2, .visible = "{7,9,12}"};
+    Request req = {.arena = a, .user = &u};
+    SqlBuf *q = sql_new(a, "SELECT 1 FROM customers c WHERE c.status = ");
+    sql_add(q, sql_param(q, "active"));
+    sql_add(q, " AND ");
+    assert_int_equal(scope_filter(&req, q, "c.owner_id",
+                                  "EXISTS (SELECT 1 FROM shares s WHERE s.customer_id = c.id AND s.user_id = %s)"), 0);
+    assert_string_equal(q->sql->str,
+                        "SELECT 1 FROM customers c WHERE c.status = $1 AND (c.owner_id = ANY($2::bigint[])"
+                        " OR EXISTS (SELECT 1 FROM shares s WHERE s.customer_id = c.id AND s.user_id = $3))");
+    assert_int_equal(q->n, 3);
+    assert_string_equal(q->values[1], "{7,9,12}");
+    assert_string_equal(q->values[2], "7");
+    assert_true(scope_sees_user(&req, 9));
+    assert_true(scope_sees_user(&req, 12));
+    assert_false(scope_sees_user(&req, 1));
+    assert_false(scope_sees_user(&req, 72));
+    assert_false(scope_sees_user(&req, 91));
+
+    User admin = {.id = 1, .is_admin = true, .scope = 5};
+    req.user = &admin;
+    SqlBuf *q2 = sql_new(a, "WHERE ");
+    assert_int_equal(scope_filter(&req, q2, "c.owner_id", NULL), 0);
+    assert_string_equal(q2->sql->str, "WHERE TRUE");
+    assert_int_equal(q2->n, 0);
+    assert_true(scope_sees_user(&req, 12345));
+    arena_free(a);
+}
+
+static void sql_helpers_escape_arrays_and_like_patterns(void **state)
+{
+    (void)state;
+    Arena *a = arena_new();
+    const char *items[] = {"a", "b\"c", NULL, "d\\e"};
+    assert_string_equal(sql_text_array(a, items, 4), "{\"a\",\"b\\\"c\",NULL,\"d\\\\e\"}");
+    assert_string_equal(sql_like_contains(a, "50%_x\\"), "%50\\%\\_x\\\\%");
+    SqlBuf *q = sql_new(a, "");
+    for (int i = 0; i < SQLBUF_MAX_PARAMS + 1; i++)
+        sql_param(q, "x");
+    assert_true(q->overflow);
+    assert_null(sql_exec(q));
+    arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +282,8 @@ int main(void)
         cmocka_unit_test(escape_neutralises_markup_and_repairs_utf8),
         cmocka_unit_test(validators_accept_and_normalise),
         cmocka_unit_test(log_clean_neutralises_control_characters),
+        cmocka_unit_test(scope_filter_builds_a_parameterised_predicate),
+        cmocka_unit_test(sql_helpers_escape_arrays_and_like_patterns),
     };
     return cmocka_run_group_tests(tests, setup_cfg, NULL);
 }
