@@ -1,11 +1,11 @@
 # Makefile — build, run, test and benchmark Kexin. `make run` and `make test` are the two commands.
 .PHONY: all build run start stop test unit dbtests bench clean deps help fmt
 
-PKGS      := glib-2.0 gio-2.0 ctpl libsodium libpq fcgi xlsxwriter
+PKGS      := glib-2.0 gio-2.0 ctpl libsodium libpq fcgi xlsxwriter libzip libxml-2.0
 CC        ?= gcc
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS_BASE = -std=c17 -D_GNU_SOURCE $(WARN) -g $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi
+LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi -lcsv
 CFLAGS   ?= -O2
 ASAN      := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

@@ -5,10 +5,10 @@ set -euo pipefail
 profile=${1:-run}
 
 pkgs=(build-essential pkg-config libglib2.0-dev libfcgi-dev libpq-dev libctpl-dev
-      libxlsxwriter-dev libhpdf-dev libsodium-dev postgresql postgresql-contrib nginx-light
-      fonts-wqy-zenhei)
+      libxlsxwriter-dev libhpdf-dev libsodium-dev libzip-dev libxml2-dev libcsv-dev
+      postgresql postgresql-contrib nginx-light fonts-wqy-zenhei)
 case "$profile" in
-  test)  pkgs+=(libcmocka-dev chromium wrk unzip) ;;
+  test)  pkgs+=(libcmocka-dev chromium wrk unzip clang libclang-rt-14-dev) ;;
   bench) pkgs+=(wrk) ;;
 esac
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
