@@ -4,6 +4,8 @@
 extern const Module home_module;
 extern const Module account_module;
 extern const Module health_module;
+extern const Module customers_module;
+extern const Module contacts_module;
 extern const Module org_module;
 extern const Module settings_module;
 extern const Module audit_module;
@@ -11,6 +13,8 @@ extern const Module api_module;
 
 const Module *const app_modules[] = {
     &home_module,
+    &customers_module,
+    &contacts_module,
     &org_module,
     &settings_module,
     &audit_module,
