@@ -1,9 +1,9 @@
 # Makefile — build, run, test and benchmark Kexin. `make run` and `make test` are the two commands.
-.PHONY: all build run start stop test unit dbtests bench clean deps help fmt
+.PHONY: all build run start stop test unit fuzz dbtests bench clean deps help fmt
 
 PKGS      := glib-2.0 gio-2.0 ctpl libsodium libpq fcgi xlsxwriter libzip libxml-2.0
 CC        ?= gcc
-WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-missing-field-initializers
 CFLAGS_BASE = -std=c17 -D_GNU_SOURCE $(WARN) -g $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi -lcsv
 CFLAGS   ?= -O2
@@ -64,9 +64,48 @@ $(B)/rel/tests/db/%: tests/db/%.c $(B)/rel/libkexin.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CFLAGS_BASE) -o $@ $^ $(LDLIBS)
 
-# C unit tests, plain and under AddressSanitizer + UBSan.
+# C unit tests, plain and under AddressSanitizer + UBSan, then a short fuzzing round.
 unit: $(TESTS) $(TESTS_ASAN)
 	@set -e; for t in $(TESTS) $(TESTS_ASAN); do echo "== $$t"; KEXIN_ROOT=$(CURDIR) $$t; done
+	@$(MAKE) -s fuzz
+
+# Fuzzing (libFuzzer + ASan/UBSan, clang) of the parsers that read uploads: each target in
+# tests/fuzz/fuzz_*.c runs for FUZZ_RUNS inputs or FUZZ_TIME seconds, whichever comes first,
+# from the seeds gen_corpus writes; new inputs collect in build/fuzz/found/, crashes are
+# kept as build/fuzz/crash-*. The core sources are compiled with clang here, not taken from
+# the gcc-built archive. `make fuzz FUZZ_TIME=600 FUZZ_RUNS=-1` for a long run.
+FUZZ_CC    := clang
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CORE  := arena config log i18n upload tabular
+FUZZ_OBJ   := $(FUZZ_CORE:%=$(B)/fuzz/obj/%.o)
+FUZZERS    := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_RUNS  ?= 100000
+FUZZ_TIME  ?= 12
+
+$(B)/fuzz/obj/%.o: cgi/core/%.c $(wildcard cgi/core/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(CFLAGS_BASE) -c -o $@ $<
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(CFLAGS_BASE) -Icgi/core -o $@ $^ $(LDLIBS)
+
+$(B)/fuzz/gen_corpus: tests/fuzz/gen_corpus.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CFLAGS_BASE) -o $@ $< $(LDLIBS)
+
+$(B)/fuzz/corpus/.stamp: $(B)/fuzz/gen_corpus
+	rm -rf $(B)/fuzz/corpus
+	$< $(B)/fuzz/corpus
+	@touch $@
+
+fuzz: $(FUZZERS) $(B)/fuzz/corpus/.stamp
+	@set -e; for f in $(FUZZERS); do n=$${f##*/fuzz_}; log=$(B)/fuzz/$$n.log; \
+	  mkdir -p $(B)/fuzz/found/$$n; echo "== fuzz $$n"; \
+	  if ! $$f -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_TIME) -timeout=10 -print_final_stats=1 \
+	      -artifact_prefix=$(B)/fuzz/crash-$$n- $(B)/fuzz/found/$$n $(B)/fuzz/corpus/$$n >$$log 2>&1; \
+	  then tail -n 60 $$log; echo "fuzz $$n failed (log: $$log)"; exit 1; fi; \
+	  grep -E '^(Done|stat::(average_exec_per_sec|new_units_added|peak_rss_mb))' $$log; \
+	done
 
 run: deps build
 	@scripts/stack.sh run

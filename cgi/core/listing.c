@@ -36,7 +36,10 @@ void list_order_limit(ListState *ls, SqlBuf *q, const char *tiebreak)
 {
     sql_add(q, " ORDER BY ");
     sql_add(q, ls->sorts[ls->sort].sql);
-    sql_add(q, ls->desc ? " DESC NULLS LAST, " : " ASC NULLS LAST, ");
+    if (ls->sorts[ls->sort].nullable)
+        sql_add(q, ls->desc ? " DESC NULLS LAST, " : " ASC NULLS LAST, ");
+    else
+        sql_add(q, ls->desc ? " DESC, " : " ASC, ");
     sql_add(q, tiebreak);
     sql_add(q, ls->desc ? " DESC" : " ASC");
     char lim[64];

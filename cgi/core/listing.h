@@ -14,6 +14,8 @@
 typedef struct ListSort {
     const char *key;
     const char *sql;
+    bool nullable; /* the column may be NULL: sort NULLs last. Leave false for NOT NULL
+                      columns so an index on (col DESC, id DESC) can serve the ORDER BY. */
 } ListSort;
 
 #define LIST_COUNT_CAP 10000 /* counts stop here ("10,000+"): a count must not scan 1M rows */

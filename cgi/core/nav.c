@@ -26,7 +26,8 @@ void nav_push(Request *req, View *v)
                 const char **row = arena_alloc(req->arena, sizeof(char *) * 4);
                 row[0] = n->href;
                 row[1] = i18n_get(req->lang, n->label);
-                row[2] = is_active(n->href, req->path) ? "1" : "";
+                row[2] = is_active(n->href, req->path) || (n->also && is_active(n->also, req->path))
+                             ? "1" : "";
                 g_ptr_array_add(rows, row);
             }
         }

@@ -83,8 +83,8 @@ static void login_submit(Request *req)
         return;
     }
     PGresult *r = db_exec(req->arena,
-                          "SELECT id, password_hash, username FROM users"
-                          " WHERE lower(username) = lower($1) AND active",
+                          "SELECT id, password_hash, username, active FROM users"
+                          " WHERE lower(username) = lower($1)",
                           username);
     if (!r) {
         resp_error(req, 503);
@@ -92,7 +92,8 @@ static void login_submit(Request *req)
     }
     bool good;
     if (PQntuples(r) == 1) {
-        good = auth_verify_password(PQgetvalue(r, 0, 1), password);
+        /* A disabled account fails like a wrong password (and is logged with its id). */
+        good = auth_verify_password(PQgetvalue(r, 0, 1), password) && PQgetvalue(r, 0, 3)[0] == 't';
     } else {
         auth_verify_dummy(password);
         good = false;
