@@ -15,10 +15,30 @@ static bool is_active(const char *href, const char *path)
     return strncmp(path, href, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
+/* How specifically an entry matches the current path (0 = not at all): the longest match wins,
+ * so /customers/pool lights up "Public pool", not "Customers" as well. */
+static size_t match_len(const NavItem *n, const char *path)
+{
+    size_t best = is_active(n->href, path) ? strlen(n->href) : 0;
+    if (n->also && is_active(n->also, path) && strlen(n->also) > best)
+        best = strlen(n->also);
+    return best;
+}
+
 void nav_push(Request *req, View *v)
 {
     GPtrArray *rows = g_ptr_array_new();
     if (req->user) {
+        const NavItem *active = NULL;
+        size_t active_len = 0;
+        for (int m = 0; app_modules[m]; m++)
+            for (const NavItem *n = app_modules[m]->nav; n && n->href; n++) {
+                size_t len = match_len(n, req->path);
+                if (len > active_len && auth_can(req, n->perm)) {
+                    active = n;
+                    active_len = len;
+                }
+            }
         for (int m = 0; app_modules[m]; m++) {
             for (const NavItem *n = app_modules[m]->nav; n && n->href; n++) {
                 if (!auth_can(req, n->perm))
@@ -26,8 +46,7 @@ void nav_push(Request *req, View *v)
                 const char **row = arena_alloc(req->arena, sizeof(char *) * 4);
                 row[0] = n->href;
                 row[1] = i18n_get(req->lang, n->label);
-                row[2] = is_active(n->href, req->path) || (n->also && is_active(n->also, req->path))
-                             ? "1" : "";
+                row[2] = n == active ? "1" : "";
                 g_ptr_array_add(rows, row);
             }
         }
