@@ -80,7 +80,7 @@ FUZZ_CORE  := arena config log i18n upload tabular
 FUZZ_OBJ   := $(FUZZ_CORE:%=$(B)/fuzz/obj/%.o)
 FUZZERS    := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_RUNS  ?= 100000
-FUZZ_TIME  ?= 12
+FUZZ_TIME  ?= 10
 
 $(B)/fuzz/obj/%.o: cgi/core/%.c $(wildcard cgi/core/*.h)
 	@mkdir -p $(dir $@)

@@ -1,6 +1,7 @@
 /* request.c — turns FastCGI params and body into a validated Request, with size and encoding limits. */
 #include "request.h"
 #include "config.h"
+#include "upload.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,8 @@ int req_parse(Request *req)
         return 413;
     if (len == 0)
         return 0;
+    if (upload_is_multipart(req->content_type)) /* streamed: files go to disk, not memory */
+        return upload_read_request(req, (size_t)len);
     char *body = arena_alloc(req->arena, (size_t)len + 1);
     int got = FCGX_GetStr(body, (int)len, req->fcgx->in);
     if (got != (int)len)
@@ -204,6 +207,6 @@ int req_parse(Request *req)
     const char *ct = req->content_type ? req->content_type : "";
     if (g_ascii_strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0)
         return req_parse_urlencoded(req->arena, body, (size_t)len, &req->form);
-    /* Other bodies (multipart uploads) are parsed by the upload module when one exists. */
+    /* Other bodies (JSON, raw) are left to the handler. */
     return 0;
 }

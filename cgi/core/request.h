@@ -18,6 +18,12 @@ typedef struct ParamList {
     int n;
 } ParamList;
 
+struct UploadedFile; /* upload.h */
+typedef struct UploadList {
+    struct UploadedFile *items;
+    int n;
+} UploadList;
+
 typedef struct User {
     long id;
     const char *username;
@@ -51,6 +57,7 @@ typedef struct Request {
     ParamList query;
     ParamList form;
     ParamList cookies;
+    UploadList files; /* file parts of a multipart body (upload.h); req_file() finds one */
     const char *args[4]; /* pattern captures such as {id}, in order */
     int nargs;
 
