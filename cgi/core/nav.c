@@ -20,8 +20,19 @@ static bool is_active(const char *href, const char *path)
 static size_t match_len(const NavItem *n, const char *path)
 {
     size_t best = is_active(n->href, path) ? strlen(n->href) : 0;
-    if (n->also && is_active(n->also, path) && strlen(n->also) > best)
-        best = strlen(n->also);
+    /* `also` lists further prefixes separated by '|' ("/admin/departments|/admin/roles"). */
+    for (const char *p = n->also; p && *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        char prefix[128];
+        if (len > 0 && len < sizeof prefix) {
+            memcpy(prefix, p, len);
+            prefix[len] = '\0';
+            if (is_active(prefix, path) && len > best)
+                best = len;
+        }
+        p = bar ? bar + 1 : p + len;
+    }
     return best;
 }
 

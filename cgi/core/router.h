@@ -23,7 +23,7 @@ typedef struct NavItem {
     const char *href;
     const char *label; /* English source string, translated when shown */
     const char *perm;  /* hidden from users without it; NULL = every logged-in user */
-    const char *also;  /* another path prefix that highlights this entry (optional) */
+    const char *also;  /* more path prefixes that highlight this entry, '|'-separated (optional) */
 } NavItem;
 
 /* A module exports its routes and navigation entries (both NULL-terminated) and nothing else. */
