@@ -40,11 +40,11 @@ $(B)/rel/libkexin.a: $(LIB_OBJ)
 $(B)/asan/libkexin.a: $(LIB_OBJ_ASAN)
 	ar rcs $@ $^
 
-$(B)/rel/%.o: %.c $(wildcard cgi/core/*.h)
+$(B)/rel/%.o: %.c $(wildcard cgi/core/*.h) $(wildcard cgi/modules/*.h) $(wildcard cgi/docs/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CFLAGS_BASE) -c -o $@ $<
 
-$(B)/asan/%.o: %.c $(wildcard cgi/core/*.h)
+$(B)/asan/%.o: %.c $(wildcard cgi/core/*.h) $(wildcard cgi/modules/*.h) $(wildcard cgi/docs/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN) $(CFLAGS_BASE) -c -o $@ $<
 

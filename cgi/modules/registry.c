@@ -6,6 +6,8 @@ extern const Module account_module;
 extern const Module health_module;
 extern const Module customers_module;
 extern const Module contacts_module;
+extern const Module customer_import_module;
+extern const Module customer_rights_module;
 extern const Module org_module;
 extern const Module settings_module;
 extern const Module audit_module;
@@ -15,6 +17,8 @@ const Module *const app_modules[] = {
     &home_module,
     &customers_module,
     &contacts_module,
+    &customer_import_module,
+    &customer_rights_module,
     &org_module,
     &settings_module,
     &audit_module,
