@@ -1,8 +1,11 @@
 /* xlsx.c — libxlsxwriter in constant-memory mode writing to a temp file, then sent as a download. */
 #include "xlsx.h"
+#include "../core/audit.h"
 #include "../core/config.h"
+#include "../core/db.h"
 #include "../core/i18n.h"
 #include "../core/log.h"
+#include "../core/listing.h"
 #include "../core/response.h"
 
 #include <glib.h>
@@ -148,4 +151,44 @@ int xlsx_send(Request *req, const char *filename, const char *sheet, const XlsxC
                   filename, data, len);
     g_free(data);
     return 0;
+}
+
+void xlsx_export_list(Request *req, SqlBuf *q, const char *prefix, const char *sheet_msgid,
+                      const XlsxColumn *cols, const char *module, const char *object_type)
+{
+    PGresult *day = db_exec(req->arena, "SELECT to_char(now() AT TIME ZONE $1::text, 'YYYYMMDD')",
+                            cfg.timezone);
+    if (!q || !day || db_begin(req->arena) < 0) {
+        resp_error(req, 503);
+        return;
+    }
+    PGresult *rows = sql_exec(q);
+    if (!rows) {
+        db_rollback(req->arena);
+        resp_error(req, 500);
+        return;
+    }
+    const char *file = arena_printf(req->arena, "%s-%s.xlsx", prefix, PQgetvalue(day, 0, 0));
+    /* The label names the file, the row count and the filters: data, the same in every language. */
+    const char *names[] = {"page"};
+    const char *values[] = {NULL};
+    const char *filters = list_query_with(req, names, values, 1);
+    AuditDiff *d = audit_diff_new(req->arena);
+    audit_diff(d, "filters", "", *filters ? filters + 1 : "");
+    if (audit_write(req, module, "export", object_type, 0,
+                    arena_printf(req->arena, "%s (%d)", file, PQntuples(rows)), d, "ok") < 0) {
+        db_rollback(req->arena);
+        resp_error(req, 500);
+        return;
+    }
+    if (xlsx_send(req, file, i18n_get(req->lang, sheet_msgid), cols, rows, NULL) < 0) {
+        db_rollback(req->arena); /* xlsx_send has answered 500 */
+        return;
+    }
+    if (db_commit(req->arena) < 0) {
+        /* No audit row, no file: an export nobody can account for must not leave. */
+        g_string_truncate(req->headers, 0);
+        g_string_truncate(req->body, 0);
+        resp_error(req, 500);
+    }
 }

@@ -4,6 +4,7 @@
 #define KEXIN_XLSX_H
 
 #include "../core/request.h"
+#include "../core/sqlbuf.h"
 
 #include <libpq-fe.h>
 
@@ -29,5 +30,12 @@ typedef struct XlsxColumn {
  * XL_AMOUNT/XL_QTY columns with formulas. Returns 0, or -1 after answering 500. */
 int xlsx_send(Request *req, const char *filename, const char *sheet, const XlsxColumn *cols,
               const PGresult *res, const char *total_label);
+
+/* The audited list export every module uses: in one transaction it runs q (the list's query
+ * without LIMIT), writes the audit row (module, "export", object_type; label
+ * "<prefix>-YYYYMMDD.xlsx (rows)"; changed field "filters" = the list's query string), and answers
+ * with the file. No audit row, no file: a failure answers 500/503 and sends nothing. */
+void xlsx_export_list(Request *req, SqlBuf *q, const char *prefix, const char *sheet_msgid,
+                      const XlsxColumn *cols, const char *module, const char *object_type);
 
 #endif

@@ -605,44 +605,14 @@ static void export_log(Request *req, LogKind kind)
     const ListSort *sorts = kind == LOG_OPS ? ops_sorts : login_sorts;
     ListState *ls = list_begin(req, sorts, "at", true);
     Filters *f = filters_read(req, kind);
-    PGresult *day = db_exec(req->arena, "SELECT to_char(now() AT TIME ZONE $1::text, 'YYYYMMDD')",
-                            cfg.timezone);
-    if (!f || !day) {
+    if (!f) {
         resp_error(req, 503);
         return;
     }
-    if (db_begin(req->arena) < 0) {
-        resp_error(req, 503);
-        return;
-    }
-    PGresult *rows = sql_exec(build_select(req, f, ls, false));
-    if (!rows) {
-        db_rollback(req->arena);
-        resp_error(req, 500);
-        return;
-    }
-    const char *file = arena_printf(req->arena, "%s-%s.xlsx", kind == LOG_OPS ? "audit" : "logins",
-                                    PQgetvalue(day, 0, 0));
-    /* The label names the file and its row count: data, so the same in every language. */
-    if (audit_write(req, "audit", "export", kind == LOG_OPS ? "audit_log" : "login_log", 0,
-                    arena_printf(req->arena, "%s (%d)", file, PQntuples(rows)), NULL, "ok") < 0) {
-        db_rollback(req->arena);
-        resp_error(req, 500);
-        return;
-    }
-    const char *sheet =
-        i18n_get(req->lang, kind == LOG_OPS ? N_("Operation log") : N_("Login log"));
-    const XlsxColumn *cols = kind == LOG_OPS ? ops_columns : login_columns;
-    if (xlsx_send(req, file, sheet, cols, rows, NULL) < 0) {
-        db_rollback(req->arena); /* xlsx_send has answered 500 */
-        return;
-    }
-    if (db_commit(req->arena) < 0) {
-        /* No audit row, no file: an export nobody can account for must not leave. */
-        g_string_truncate(req->headers, 0);
-        g_string_truncate(req->body, 0);
-        resp_error(req, 500);
-    }
+    xlsx_export_list(req, build_select(req, f, ls, false), kind == LOG_OPS ? "audit" : "logins",
+                     kind == LOG_OPS ? N_("Operation log") : N_("Login log"),
+                     kind == LOG_OPS ? ops_columns : login_columns, "audit",
+                     kind == LOG_OPS ? "audit_log" : "login_log");
 }
 
 /* GET /admin/audit/export: 200 the filtered operation log as .xlsx; 403 without audit.view. */

@@ -74,11 +74,6 @@ static const char UNSET_PRIMARY_SQL[] =
 
 /* ==== helpers =============================================================================== */
 
-static char *id_str(Request *req, long id)
-{
-    return arena_printf(req->arena, "%ld", id);
-}
-
 static bool is_true(const char *v)
 {
     return v && (v[0] == 't' || v[0] == '1');
@@ -256,7 +251,7 @@ long contacts_insert(Request *req, Form *f, long customer_id)
 {
     Arena *a = req->arena;
     bool own_tx = PQtransactionStatus(db_conn()) == PQTRANS_IDLE;
-    const char *cid = id_str(req, customer_id);
+    const char *cid = req_id_text(req, customer_id);
     if (own_tx && db_begin(a) < 0)
         return -1;
     bool primary = is_true(form_get(f, "is_primary"));
@@ -271,7 +266,7 @@ long contacts_insert(Request *req, Form *f, long customer_id)
     long id = ok ? atol(PQgetvalue(ins, 0, 0)) : -1;
     if (ok) {
         AuditDiff *d = audit_diff_new(a);
-        ok = (now = db_exec(a, CONTACT_SNAPSHOT_SQL, id_str(req, id))) != NULL;
+        ok = (now = db_exec(a, CONTACT_SNAPSHOT_SQL, req_id_text(req, id))) != NULL;
         if (ok) {
             diff_rows(d, NULL, now);
             ok = audit_write(req, "contacts", "create", "contact", id, form_get(f, "name"), d, "ok") == 0;
@@ -291,7 +286,7 @@ long contacts_insert(Request *req, Form *f, long customer_id)
  * visible to the caller, 403 when it may not be changed by them. Returns the customer id or 0. */
 static long contact_customer(Request *req, long contact_id, CustomerAccess *acc)
 {
-    PGresult *r = db_exec(req->arena, "SELECT customer_id FROM contacts WHERE id = $1", id_str(req, contact_id));
+    PGresult *r = db_exec(req->arena, "SELECT customer_id FROM contacts WHERE id = $1", req_id_text(req, contact_id));
     if (!r) {
         resp_error(req, 503);
         return 0;
@@ -377,7 +372,7 @@ static void edit_form(Request *req)
     long cid = contact_customer(req, id, &acc);
     if (!cid)
         return;
-    PGresult *r = db_exec(req->arena, CONTACT_FORM_SQL, id_str(req, id));
+    PGresult *r = db_exec(req->arena, CONTACT_FORM_SQL, req_id_text(req, id));
     if (!r || PQntuples(r) != 1) {
         resp_error(req, r ? 404 : 503);
         return;
@@ -392,7 +387,7 @@ static void edit_form(Request *req)
 static void update(Request *req)
 {
     long id = req_arg_id(req, 0);
-    const char *sid = id_str(req, id);
+    const char *sid = req_id_text(req, id);
     CustomerAccess acc;
     long cid = contact_customer(req, id, &acc);
     if (!cid)
@@ -413,7 +408,7 @@ static void update(Request *req)
         resp_error(req, 503);
         return;
     }
-    const char *scid = id_str(req, cid);
+    const char *scid = req_id_text(req, cid);
     bool primary = is_true(form_get(f, "is_primary"));
     PGresult *old = NULL, *up = NULL, *now = NULL;
     bool ok = db_exec(a, LOCK_CUSTOMER_SQL, scid) && (old = db_exec(a, CONTACT_SNAPSHOT_SQL, sid)) &&
@@ -454,7 +449,7 @@ static void update(Request *req)
 static void delete_contact(Request *req)
 {
     long id = req_arg_id(req, 0);
-    const char *sid = id_str(req, id);
+    const char *sid = req_id_text(req, id);
     CustomerAccess acc;
     long cid = contact_customer(req, id, &acc);
     if (!cid)
@@ -467,7 +462,7 @@ static void delete_contact(Request *req)
     char state[6] = "";
     PGresult *old = NULL;
     AuditDiff *d = audit_diff_new(a);
-    bool ok = db_exec(a, LOCK_CUSTOMER_SQL, id_str(req, cid)) &&
+    bool ok = db_exec(a, LOCK_CUSTOMER_SQL, req_id_text(req, cid)) &&
               (old = db_exec(a, CONTACT_SNAPSHOT_SQL, sid)) && PQntuples(old) == 1 &&
               db_exec(a, "DELETE FROM contacts WHERE id = $1", sid);
     if (ok) {
@@ -673,40 +668,8 @@ static void export_page(Request *req)
 {
     ListState *ls = list_begin(req, contact_sorts, "created", true);
     Filters *f = filters_read(req);
-    SqlBuf *q = build_select(req, f, ls, false);
-    PGresult *day = db_exec(req->arena, "SELECT to_char(now() AT TIME ZONE $1::text, 'YYYYMMDD')",
-                            cfg.timezone);
-    if (!q || !day || db_begin(req->arena) < 0) {
-        resp_error(req, 503);
-        return;
-    }
-    PGresult *rows = sql_exec(q);
-    if (!rows) {
-        db_rollback(req->arena);
-        resp_error(req, 500);
-        return;
-    }
-    const char *file = arena_printf(req->arena, "contacts-%s.xlsx", PQgetvalue(day, 0, 0));
-    const char *names[] = {"page"};
-    const char *values[] = {NULL};
-    const char *filters = list_query_with(req, names, values, 1);
-    AuditDiff *d = audit_diff_new(req->arena);
-    audit_diff(d, "filters", "", *filters ? filters + 1 : "");
-    if (audit_write(req, "contacts", "export", "contact", 0,
-                    arena_printf(req->arena, "%s (%d)", file, PQntuples(rows)), d, "ok") < 0) {
-        db_rollback(req->arena);
-        resp_error(req, 500);
-        return;
-    }
-    if (xlsx_send(req, file, i18n_get(req->lang, N_("Contacts")), export_columns, rows, NULL) < 0) {
-        db_rollback(req->arena);
-        return;
-    }
-    if (db_commit(req->arena) < 0) {
-        g_string_truncate(req->headers, 0);
-        g_string_truncate(req->body, 0);
-        resp_error(req, 500);
-    }
+    xlsx_export_list(req, build_select(req, f, ls, false), "contacts", N_("Contacts"),
+                     export_columns, "contacts", "contact");
 }
 
 static const Route routes[] = {

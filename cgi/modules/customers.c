@@ -34,11 +34,6 @@
 
 /* ==== small helpers ========================================================================= */
 
-static char *id_str(Request *req, long id)
-{
-    return arena_printf(req->arena, "%ld", id);
-}
-
 static bool is_true(const char *v)
 {
     return v && (v[0] == 't' || v[0] == '1');
@@ -268,8 +263,8 @@ int customers_access(Request *req, long id, CustomerAccess *out)
         return -1;
     sql_add(q, ", s.user_id IS NOT NULL, coalesce(s.can_write, false)"
                "  FROM customers c LEFT JOIN customer_shares s ON s.customer_id = c.id AND s.user_id = ");
-    sql_add(q, sql_param(q, id_str(req, req->user->id)));
-    sql_addp(q, " WHERE c.id = %s", id_str(req, id));
+    sql_add(q, sql_param(q, req_id_text(req, req->user->id)));
+    sql_addp(q, " WHERE c.id = %s", req_id_text(req, id));
     PGresult *r = sql_exec(q);
     if (!r)
         return -1;
@@ -321,7 +316,7 @@ int customers_find_duplicate(Request *req, const char *name_key, long exclude_id
         return -1;
     sql_add(q, " AS visible FROM customers c LEFT JOIN users u ON u.id = c.owner_id WHERE c.name_key = ");
     sql_add(q, sql_param(q, name_key));
-    sql_addp(q, " AND c.id <> %s::bigint", id_str(req, exclude_id));
+    sql_addp(q, " AND c.id <> %s::bigint", req_id_text(req, exclude_id));
     PGresult *r = sql_exec(q);
     if (!r)
         return -1;
@@ -345,7 +340,7 @@ static int similar_sql(Request *req, SqlBuf *q, const char *key, const char *pho
 {
     Arena *a = req->arena;
     const char *k = sql_param(q, key), *p = sql_param(q, phone_key), *t = sql_param(q, tax);
-    const char *m = sql_param(q, mobile), *x = sql_param(q, id_str(req, exclude_id));
+    const char *m = sql_param(q, mobile), *x = sql_param(q, req_id_text(req, exclude_id));
     sql_add(q, "SELECT s.id, CASE WHEN s.is_visible OR s.is_pool THEN s.name ELSE '' END AS name,"
                " CASE WHEN s.is_visible OR s.is_pool THEN s.code ELSE '' END AS code,"
                " s.owner, s.is_visible, s.is_pool, s.reasons FROM (SELECT c.id, c.name, c.code,"
@@ -466,7 +461,7 @@ int customers_validate(Request *req, Form *f, long exclude_id, CustomerDup *dup)
         dup = &scratch;
     memset(dup, 0, sizeof *dup);
     PGresult *stored = NULL;
-    if (exclude_id > 0 && !(stored = db_exec(a, CUSTOMER_FORM_SQL, id_str(req, exclude_id))))
+    if (exclude_id > 0 && !(stored = db_exec(a, CUSTOMER_FORM_SQL, req_id_text(req, exclude_id))))
         return -1;
 
     if (field_ok(f, "name")) {
@@ -497,7 +492,7 @@ int customers_validate(Request *req, Form *f, long exclude_id, CustomerDup *dup)
             form_error(f, "code", N_("Use letters, digits and - _ . / only, starting with a letter or digit."));
         } else {
             PGresult *r = db_exec(a, "SELECT 1 FROM customers WHERE lower(code) = lower($1) AND id <> $2::bigint",
-                                  code, id_str(req, exclude_id));
+                                  code, req_id_text(req, exclude_id));
             if (!r)
                 return -1;
             if (PQntuples(r))
@@ -651,10 +646,10 @@ long customers_insert(Request *req, Form *f, long owner_id)
             form_get(f, "source_id"), form_get(f, "industry_id"), form_get(f, "province_id"),
             form_get(f, "city_id"), form_get(f, "address"), form_get(f, "phone"), phone_key,
             form_get(f, "website"), form_get(f, "tax_id"), form_get(f, "bank_name"),
-            form_get(f, "bank_account"), id_str(req, owner_id > 0 ? owner_id : 0),
+            form_get(f, "bank_account"), req_id_text(req, owner_id > 0 ? owner_id : 0),
             form_get(f, "status"), *form_get(f, "credit_limit") ? form_get(f, "credit_limit") : "0",
             form_get(f, "payment_terms"), form_get(f, "last_contact_on"), form_get(f, "remarks"),
-            id_str(req, req->user->id));
+            req_id_text(req, req->user->id));
         if (!ins)
             goto fail;
         if (PQntuples(ins) == 1 || typed)
@@ -706,7 +701,7 @@ int customers_update(Request *req, Form *f, long id, int *changes)
         return 1; /* nothing typed: nothing to write, nothing to conflict with */
     bool own_tx = !in_caller_tx();
     char state[6] = "";
-    const char *sid = id_str(req, id);
+    const char *sid = req_id_text(req, id);
     if (own_tx && db_begin(a) < 0)
         return -1;
     char *key = dedup_name_key(form_get(f, "name"));
@@ -1180,7 +1175,7 @@ static void list_page(Request *req)
     PGresult *saved = db_exec(req->arena,
         "SELECT id AS ss_id, name AS ss_name, query AS ss_query FROM saved_searches WHERE user_id = $1 AND list = 'customers'"
         " ORDER BY lower(name), id",
-        id_str(req, req->user->id));
+        req_id_text(req, req->user->id));
     if (!rows || !saved || list_count(ls, count) < 0) {
         resp_error(req, 503);
         return;
@@ -1254,40 +1249,8 @@ static void export_page(Request *req)
 {
     ListState *ls = list_begin(req, customer_sorts, "updated", true);
     Filters *f = filters_read(req);
-    SqlBuf *q = build_select(req, f, ls, false);
-    PGresult *day = db_exec(req->arena, "SELECT to_char(now() AT TIME ZONE $1::text, 'YYYYMMDD')",
-                            cfg.timezone);
-    if (!q || !day || db_begin(req->arena) < 0) {
-        resp_error(req, 503);
-        return;
-    }
-    PGresult *rows = sql_exec(q);
-    if (!rows) {
-        db_rollback(req->arena);
-        resp_error(req, 500);
-        return;
-    }
-    const char *file = arena_printf(req->arena, "customers-%s.xlsx", PQgetvalue(day, 0, 0));
-    /* The label names the file, the row count and the filters: data, the same in every language. */
-    const char *filters = query_without_page(req);
-    AuditDiff *d = audit_diff_new(req->arena);
-    audit_diff(d, "filters", "", *filters ? filters + 1 : "");
-    if (audit_write(req, "customers", "export", "customer", 0,
-                    arena_printf(req->arena, "%s (%d)", file, PQntuples(rows)), d, "ok") < 0) {
-        db_rollback(req->arena);
-        resp_error(req, 500);
-        return;
-    }
-    if (xlsx_send(req, file, i18n_get(req->lang, N_("Customers")), export_columns, rows, NULL) < 0) {
-        db_rollback(req->arena); /* xlsx_send has answered 500 */
-        return;
-    }
-    if (db_commit(req->arena) < 0) {
-        /* No audit row, no file. */
-        g_string_truncate(req->headers, 0);
-        g_string_truncate(req->body, 0);
-        resp_error(req, 500);
-    }
+    xlsx_export_list(req, build_select(req, f, ls, false), "customers", N_("Customers"),
+                     export_columns, "customers", "customer");
 }
 
 /* ==== saved searches ======================================================================== */
@@ -1335,7 +1298,7 @@ static void saved_create(Request *req)
         resp_redirect(req, back);
         return;
     }
-    const char *uid = id_str(req, req->user->id);
+    const char *uid = req_id_text(req, req->user->id);
     PGresult *r = db_exec(req->arena,
         "INSERT INTO saved_searches (user_id, list, name, query)"
         " SELECT $1, 'customers', $2, $3"
@@ -1359,7 +1322,7 @@ static void saved_delete(Request *req)
 {
     PGresult *r = db_exec(req->arena,
         "DELETE FROM saved_searches WHERE id = $1 AND user_id = $2 AND list = 'customers'",
-        id_str(req, req_arg_id(req, 0)), id_str(req, req->user->id));
+        req_id_text(req, req_arg_id(req, 0)), req_id_text(req, req->user->id));
     if (!r) {
         resp_error(req, 503);
         return;
@@ -1474,7 +1437,7 @@ static const char *status_label(Request *req, const char *code)
 
 static int push_history(Request *req, View *v, long id)
 {
-    PGresult *r = db_exec(req->arena, HISTORY_SQL, id_str(req, id), cfg.timezone,
+    PGresult *r = db_exec(req->arena, HISTORY_SQL, req_id_text(req, id), cfg.timezone,
                           arena_printf(req->arena, "%d", HISTORY_MAX));
     if (!r)
         return -1;
@@ -1499,7 +1462,7 @@ static int push_history(Request *req, View *v, long id)
         }
         const char **row = arena_alloc(req->arena, sizeof(char *) * 11);
         row[0] = first ? "1" : "";
-        row[1] = id_str(req, span);
+        row[1] = req_id_text(req, span);
         row[2] = PQgetvalue(r, i, 1);
         row[3] = PQgetvalue(r, i, 2);
         row[4] = label_of(req, action_labels, PQgetvalue(r, i, 3));
@@ -1532,7 +1495,7 @@ void customers_render_show(Request *req, long id, Form *contact_form, int status
         resp_error(req, 404);
         return;
     }
-    const char *sid = id_str(req, id);
+    const char *sid = req_id_text(req, id);
     SqlBuf *q = sql_new(req->arena, SHOW_SQL_HEAD);
     sql_param(q, sid);         /* $1 */
     sql_param(q, cfg.timezone); /* $2 */
@@ -1703,7 +1666,7 @@ static void render_form(Request *req, Form *f, Form *cf, const FormState *st, in
     view_set(v, "dup_href", st->dup && st->dup->id && (st->dup->visible || st->dup->pool)
                                 ? arena_printf(req->arena, "/customers/%ld", st->dup->id) : "");
     push_similar(req, v, st->similar);
-    view_set(v, "customer_id", st->id ? id_str(req, st->id) : "");
+    view_set(v, "customer_id", st->id ? req_id_text(req, st->id) : "");
     view_set(v, "action", st->id ? arena_printf(req->arena, "/customers/%ld/edit", st->id) : "/customers/new");
     view_set(v, "cancel", st->id ? arena_printf(req->arena, "/customers/%ld", st->id) : "/customers");
     view_render(req, v, "customers/form", status);
@@ -1714,7 +1677,7 @@ static void new_form(Request *req)
 {
     Form *f = form_new(req, customer_fields);
     form_set(f, "status", "potential");
-    form_set(f, "owner_id", id_str(req, req->user->id));
+    form_set(f, "owner_id", req_id_text(req, req->user->id));
     FormState st = {.owner_fixed = !may_choose_owner(req)};
     render_form(req, f, form_new(req, first_contact_fields), &st, 200);
 }
@@ -1735,7 +1698,7 @@ static void create(Request *req)
     form_read(cf);
     FormState st = {.owner_fixed = !may_choose_owner(req)};
     if (st.owner_fixed || !*form_get(f, "owner_id"))
-        form_set(f, "owner_id", id_str(req, req->user->id));
+        form_set(f, "owner_id", req_id_text(req, req->user->id));
     CustomerDup dup;
     if (customers_validate(req, f, 0, &dup) < 0) {
         resp_error(req, 503);
@@ -1816,7 +1779,7 @@ static void edit_form(Request *req)
     CustomerAccess acc;
     if (!access_or_answer(req, id, &acc, true))
         return;
-    PGresult *r = db_exec(req->arena, CUSTOMER_FORM_SQL, id_str(req, id));
+    PGresult *r = db_exec(req->arena, CUSTOMER_FORM_SQL, req_id_text(req, id));
     if (!r || PQntuples(r) != 1) {
         resp_error(req, r ? 404 : 503);
         return;
@@ -1833,7 +1796,7 @@ static void edit_form(Request *req)
 static void update(Request *req)
 {
     long id = req_arg_id(req, 0);
-    const char *sid = id_str(req, id);
+    const char *sid = req_id_text(req, id);
     CustomerAccess acc;
     if (!access_or_answer(req, id, &acc, true))
         return;
@@ -1920,7 +1883,7 @@ static void set_archived(Request *req, bool archived)
     PGresult *r = db_exec(req->arena,
         "UPDATE customers SET archived = $2::boolean, version = version + 1, updated_at = now()"
         " WHERE id = $1 AND archived <> $2::boolean RETURNING name",
-        id_str(req, id), archived ? "true" : "false");
+        req_id_text(req, id), archived ? "true" : "false");
     AuditDiff *d = audit_diff_new(req->arena);
     audit_diff(d, "archived", archived ? "false" : "true", archived ? "true" : "false");
     bool changed = r && PQntuples(r) == 1;
@@ -1969,19 +1932,19 @@ static void delete_form(Request *req)
     PGresult *contacts = db_exec(req->arena,
         "SELECT name AS ct_name, title AS ct_title, coalesce(nullif(mobile, ''), phone) AS ct_phone"
         "  FROM contacts"
-        " WHERE customer_id = $1 ORDER BY is_primary DESC, id", id_str(req, id));
+        " WHERE customer_id = $1 ORDER BY is_primary DESC, id", req_id_text(req, id));
     PGresult *shares = db_exec(req->arena,
         "SELECT coalesce(nullif(u.display_name, ''), u.username) AS sh_name,"
         "       CASE WHEN s.can_write THEN '1' ELSE '' END AS sh_write"
         "  FROM customer_shares s JOIN users u ON u.id = s.user_id WHERE s.customer_id = $1"
-        " ORDER BY lower(u.display_name), u.id", id_str(req, id));
+        " ORDER BY lower(u.display_name), u.id", req_id_text(req, id));
     if (!contacts || !shares) {
         resp_error(req, 503);
         return;
     }
     View *v = view_new(req);
     view_set_tr(v, "title", N_("Delete customer"));
-    view_set(v, "customer_id", id_str(req, id));
+    view_set(v, "customer_id", req_id_text(req, id));
     view_set(v, "name", acc.name);
     view_set_rows(v, "contacts", contacts);
     view_set_int(v, "n_contacts", PQntuples(contacts));
@@ -1997,7 +1960,7 @@ static void delete_form(Request *req)
 static void delete_submit(Request *req)
 {
     long id = req_arg_id(req, 0);
-    const char *sid = id_str(req, id);
+    const char *sid = req_id_text(req, id);
     CustomerAccess acc;
     if (!delete_allowed(req, id, &acc))
         return;
@@ -2076,7 +2039,7 @@ static void check_json(Request *req)
     sql_add(q, " AS visible FROM customers c LEFT JOIN users u ON u.id = c.owner_id WHERE c.name_key <> ''"
                " AND c.name_key = ");
     sql_add(q, sql_param(q, k.name));
-    sql_addp(q, " AND c.id <> %s::bigint) d),", id_str(req, exclude));
+    sql_addp(q, " AND c.id <> %s::bigint) d),", req_id_text(req, exclude));
     sql_add(q, " 'similar', coalesce((SELECT json_agg(CASE WHEN s.is_visible OR s.is_pool THEN"
                "   json_build_object('id', s.id, 'name', s.name, 'code', s.code, 'owner', s.owner,"
                "                     'pool', s.is_pool, 'reasons', string_to_array(s.reasons, ','),"
