@@ -98,6 +98,11 @@ static inline const char *req_cookie(const Request *r, const char *n)
 {
     return param_get(&r->cookies, n);
 }
+/* An id as text for a query parameter, in the request's arena. */
+static inline char *req_id_text(Request *r, long id)
+{
+    return arena_printf(r->arena, "%ld", id);
+}
 /* Integer path capture i (captures are digits by construction). */
 long req_arg_id(const Request *r, int i);
 

@@ -244,11 +244,6 @@ static const char CUSTOMER_HEAD_SQL[] =
 
 /* ==== small helpers ========================================================================= */
 
-static char *id_str(Request *req, long id)
-{
-    return arena_printf(req->arena, "%ld", id);
-}
-
 /* People choose an owner only when their scope reaches beyond themselves (as customers.c). */
 static bool may_choose_owner(Request *req)
 {
@@ -362,7 +357,7 @@ static void flash_result(Request *req, const char *kind, const char *main, const
 /* The caller's claim limit and how many of it the window has used. Returns 0 or -1. */
 static int claim_usage(Request *req, bool lock, long *limit, long *used)
 {
-    const char *me = id_str(req, req->user->id);
+    const char *me = req_id_text(req, req->user->id);
     PGresult *l = db_exec(req->arena, lock ? CLAIM_LOCK_SQL : CLAIM_LIMIT_SQL, me);
     PGresult *u = l ? db_exec(req->arena, CLAIMED_SQL, me) : NULL;
     if (!u || PQntuples(l) != 1)
@@ -387,7 +382,7 @@ static int classify(Request *req, Op op, long id, const char **name)
     if (!acc.visible && !acc.pool) {
         if (op != OP_CLAIM)
             return FIT_NOT_FOUND;
-        PGresult *r = db_exec(req->arena, RECENTLY_TAKEN_SQL, id_str(req, id));
+        PGresult *r = db_exec(req->arena, RECENTLY_TAKEN_SQL, req_id_text(req, id));
         if (!r)
             return -1;
         return PQntuples(r) ? FIT_TAKEN : FIT_NOT_FOUND;
@@ -405,7 +400,7 @@ static int classify(Request *req, Op op, long id, const char **name)
             return FIT_READ_ONLY;
         /* A customer that has an owner is assigned only by that owner ("just created"). */
         PGresult *r = db_exec(req->arena, "SELECT owner_id = $2::bigint FROM customers WHERE id = $1",
-                              id_str(req, id), id_str(req, req->user->id));
+                              req_id_text(req, id), req_id_text(req, req->user->id));
         if (!r || PQntuples(r) != 1)
             return -1;
         return PQgetvalue(r, 0, 0)[0] == 't' ? FIT_OK : FIT_OWNED;
@@ -454,7 +449,7 @@ static const char *shares_text(Request *req, const char *sid)
 static int apply_one(Request *req, Op op, long id, const char *name, const Params *p)
 {
     Arena *a = req->arena;
-    const char *sid = id_str(req, id), *me = id_str(req, req->user->id);
+    const char *sid = req_id_text(req, id), *me = req_id_text(req, req->user->id);
     AuditDiff *d = audit_diff_new(a);
     PGresult *r = NULL;
     switch (op) {
@@ -595,7 +590,7 @@ static void render_batch(Request *req, Op op, const Batch *b, Form *f, const cha
             ok[nok++] = b->ids[i];
     PGresult *rows = db_exec(req->arena, BATCH_ROWS_SQL, ids_literal(req, ok, nok));
     PGresult *colleagues = op == OP_SHARE
-        ? db_exec(req->arena, COLLEAGUES_SQL, id_str(req, req->user->id), users ? users : "{}",
+        ? db_exec(req->arena, COLLEAGUES_SQL, req_id_text(req, req->user->id), users ? users : "{}",
                   i18n_get(req->lang, N_("No department")))
         : NULL;
     PGresult *owners = op == OP_ASSIGN || op == OP_TRANSFER ? owner_options(req) : NULL;
@@ -862,7 +857,7 @@ static void release_apply(Request *req)
 static void shares_page(Request *req)
 {
     long id = req_arg_id(req, 0);
-    const char *sid = id_str(req, id);
+    const char *sid = req_id_text(req, id);
     CustomerAccess acc;
     if (customers_access(req, id, &acc) < 0) {
         resp_error(req, 503);
@@ -902,7 +897,7 @@ static void share_remove(Request *req)
         resp_error(req, 400);
         return;
     }
-    const char *sid = id_str(req, id);
+    const char *sid = req_id_text(req, id);
     Arena *a = req->arena;
     if (db_begin(a) < 0) {
         resp_error(req, 503);
@@ -921,7 +916,7 @@ static void share_remove(Request *req)
         return;
     }
     const char *old = shares_text(req, sid);
-    PGresult *del = old ? db_exec(a, UNSHARE_SQL, sid, id_str(req, uid)) : NULL;
+    PGresult *del = old ? db_exec(a, UNSHARE_SQL, sid, req_id_text(req, uid)) : NULL;
     const char *now = del ? shares_text(req, sid) : NULL;
     bool changed = del && atoi(PQcmdTuples(del)) > 0;
     bool ok = now != NULL;
@@ -1003,7 +998,7 @@ static void claim_one(Request *req)
     case FIT_TAKEN: {
         /* A second click on one's own claim is no loss. */
         PGresult *r = db_exec(req->arena, "SELECT 1 FROM customers WHERE id = $1 AND owner_id = $2",
-                              id_str(req, id), id_str(req, req->user->id));
+                              req_id_text(req, id), req_id_text(req, req->user->id));
         if (r && PQntuples(r)) {
             resp_flash(req, "ok", N_("Customer claimed: it is yours now."));
             resp_redirect(req, arena_printf(req->arena, "/customers/%ld", id));
@@ -1199,7 +1194,7 @@ static void transfer_all_apply(Request *req)
         return;
     }
     const char *expected = req_form(req, "expected");
-    if (!expected || strcmp(expected, id_str(req, count)) != 0) {
+    if (!expected || strcmp(expected, req_id_text(req, count)) != 0) {
         render_transfer_all(req, f, true, count, archived, from_name, to_name, true, 409);
         return;
     }

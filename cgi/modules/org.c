@@ -28,11 +28,6 @@ _Static_assert(PERM_NACTIONS == 7, "update the matrix columns of templates/org/r
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-static char *id_str(Request *req, long id)
-{
-    return arena_printf(req->arena, "%ld", id);
-}
-
 /* A positive integer written in plain digits (path captures, select values). */
 static bool parse_id(const char *s, long *out)
 {
@@ -355,7 +350,7 @@ static Opts *dept_opts(Request *req, const DeptTree *t, long exclude)
         for (int d = 0; d < t->items[i].depth; d++)
             g_string_append(s, "\u3000");
         g_string_append(s, t->items[i].name);
-        o->items[o->n].value = id_str(req, t->items[i].id);
+        o->items[o->n].value = req_id_text(req, t->items[i].id);
         o->items[o->n].label = arena_strdup(req->arena, s->str);
         o->n++;
         g_string_free(s, TRUE);
@@ -467,11 +462,11 @@ static void users_from_where(Request *req, SqlBuf *q)
         sql_addp(q, " AND u.department_id IN (WITH RECURSIVE t(id) AS (SELECT %s::bigint"
                     " UNION SELECT c.id FROM departments c JOIN t ON c.parent_id = t.id)"
                     " SELECT id FROM t)",
-                 id_str(req, id));
+                 req_id_text(req, id));
     if (parse_id(req_query(req, "role"), &id))
         sql_addp(q, " AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id"
                     " AND ur.role_id = %s::bigint)",
-                 id_str(req, id));
+                 req_id_text(req, id));
     const char *status = req_query(req, "status");
     if (status && strcmp(status, "active") == 0)
         sql_add(q, " AND u.active");
@@ -543,7 +538,7 @@ static Opts *manager_opts(Request *req, long self, const char *current)
         "  WHERE (u.active OR u.id = NULLIF($2, '')::bigint)"
         "    AND u.id NOT IN (SELECT id FROM below)"
         "  ORDER BY lower(u.display_name), lower(u.username), u.id",
-        id_str(req, self), parse_id(current, &(long){0}) ? current : "");
+        req_id_text(req, self), parse_id(current, &(long){0}) ? current : "");
     return r ? opts_from(req, r) : NULL;
 }
 
@@ -586,7 +581,7 @@ static int validate_user(Request *req, Form *f, long id, const PGresult *cur)
         } else {
             PGresult *r = db_exec(req->arena,
                                   "SELECT 1 FROM users WHERE lower(username) = lower($1) AND id <> $2",
-                                  username, id_str(req, id));
+                                  username, req_id_text(req, id));
             if (!r)
                 return -1;
             if (PQntuples(r))
@@ -754,8 +749,8 @@ static void user_create(Request *req)
             bool ok = db_exec(req->arena,
                               "INSERT INTO user_roles (user_id, role_id)"
                               " SELECT $1, unnest($2::bigint[])",
-                              id_str(req, id), id_array(req, form_get(f, "roles"))) &&
-                      (now = db_exec(req->arena, USER_SNAPSHOT_SQL, id_str(req, id)));
+                              req_id_text(req, id), id_array(req, form_get(f, "roles"))) &&
+                      (now = db_exec(req->arena, USER_SNAPSHOT_SQL, req_id_text(req, id)));
             if (ok) {
                 diff_rows(d, NULL, now);
                 ok = audit_write(req, "org", "create", "user", id, username, d, "ok") == 0 &&
@@ -869,7 +864,7 @@ static int push_user_audit(Request *req, View *v, long id)
         "         ORDER BY at DESC, id DESC LIMIT 20) a"
         "  LEFT JOIN LATERAL jsonb_each(a.changes) c ON true"
         " ORDER BY a.at DESC, a.id DESC, c.key",
-        id_str(req, id));
+        req_id_text(req, id));
     if (!r)
         return -1;
     static const char *const cols[] = {"a_first", "a_span", "a_at", "a_by", "a_action",
@@ -884,7 +879,7 @@ static int push_user_audit(Request *req, View *v, long id)
             span++;
         const char **row = arena_alloc(req->arena, sizeof(char *) * 10);
         row[0] = first ? "1" : "";
-        row[1] = id_str(req, span);
+        row[1] = req_id_text(req, span);
         row[2] = PQgetvalue(r, i, 1);
         row[3] = PQgetvalue(r, i, 2);
         row[4] = i18n_get(req->lang, action_label(PQgetvalue(r, i, 3)));
@@ -906,7 +901,7 @@ static int push_user_audit(Request *req, View *v, long id)
 static void user_show(Request *req)
 {
     long id = req_arg_id(req, 0);
-    const char *sid = id_str(req, id);
+    const char *sid = req_id_text(req, id);
     PGresult *u = db_exec(req->arena,
         "SELECT u.username, u.display_name, u.title, coalesce(d.name, '') AS department,"
         "       coalesce(u.manager_id::text, '') AS manager_id,"
@@ -996,7 +991,7 @@ static PGresult *user_for_action(Request *req, long id)
 {
     PGresult *r = db_exec(req->arena,
                           "SELECT username, is_admin, active, must_change_password FROM users WHERE id = $1",
-                          id_str(req, id));
+                          req_id_text(req, id));
     if (!r) {
         resp_error(req, 503);
         return NULL;
@@ -1019,7 +1014,7 @@ static void user_edit_form(Request *req)
     long id = req_arg_id(req, 0);
     if (!user_for_action(req, id))
         return;
-    PGresult *r = db_exec(req->arena, USER_FORM_SQL, id_str(req, id));
+    PGresult *r = db_exec(req->arena, USER_FORM_SQL, req_id_text(req, id));
     if (!r || PQntuples(r) != 1) {
         resp_error(req, r ? 404 : 503);
         return;
@@ -1035,7 +1030,7 @@ static void user_edit_form(Request *req)
 static void user_update(Request *req)
 {
     long id = req_arg_id(req, 0);
-    const char *sid = id_str(req, id);
+    const char *sid = req_id_text(req, id);
     if (!user_for_action(req, id))
         return;
     PGresult *cur = db_exec(req->arena, USER_FORM_SQL, sid);
@@ -1151,7 +1146,7 @@ static void user_update(Request *req)
 static void user_reset_password(Request *req)
 {
     long id = req_arg_id(req, 0);
-    const char *sid = id_str(req, id);
+    const char *sid = req_id_text(req, id);
     PGresult *u = user_for_action(req, id);
     if (!u)
         return;
@@ -1197,7 +1192,7 @@ static void user_reset_password(Request *req)
 static void user_set_active(Request *req, bool active)
 {
     long id = req_arg_id(req, 0);
-    const char *sid = id_str(req, id);
+    const char *sid = req_id_text(req, id);
     const char *back = arena_printf(req->arena, "/admin/users/%ld", id);
     PGresult *u = user_for_action(req, id);
     if (!u)
@@ -1271,9 +1266,9 @@ static void dept_list(Request *req)
     GPtrArray *rows = g_ptr_array_new();
     for (int i = 0; i < t->n; i++) {
         const char **row = arena_alloc(req->arena, sizeof(char *) * 6);
-        row[0] = id_str(req, t->items[i].id);
+        row[0] = req_id_text(req, t->items[i].id);
         row[1] = t->items[i].name;
-        row[2] = id_str(req, t->items[i].depth > 4 ? 4 : t->items[i].depth);
+        row[2] = req_id_text(req, t->items[i].depth > 4 ? 4 : t->items[i].depth);
         row[3] = t->items[i].users;
         row[4] = t->items[i].sort;
         g_ptr_array_add(rows, row);
@@ -1333,7 +1328,7 @@ static void dept_new_form(Request *req)
     Form *f = form_new(req, dept_fields);
     long parent;
     if (parse_id(req_query(req, "parent"), &parent))
-        form_set(f, "parent_id", id_str(req, parent));
+        form_set(f, "parent_id", req_id_text(req, parent));
     form_set(f, "sort", "0");
     render_dept_form(req, f, 0, 200, false);
 }
@@ -1363,7 +1358,7 @@ static void dept_create(Request *req)
     if (ok) {
         id = atol(PQgetvalue(r, 0, 0));
         AuditDiff *d = audit_diff_new(req->arena);
-        ok = (now = db_exec(req->arena, DEPT_SNAPSHOT_SQL, id_str(req, id))) != NULL;
+        ok = (now = db_exec(req->arena, DEPT_SNAPSHOT_SQL, req_id_text(req, id))) != NULL;
         if (ok) {
             diff_rows(d, NULL, now);
             ok = audit_write(req, "org", "create", "department", id, form_get(f, "name"), d, "ok") == 0 &&
@@ -1392,7 +1387,7 @@ static void dept_create(Request *req)
 static void dept_edit_form(Request *req)
 {
     long id = req_arg_id(req, 0);
-    PGresult *r = db_exec(req->arena, DEPT_FORM_SQL, id_str(req, id));
+    PGresult *r = db_exec(req->arena, DEPT_FORM_SQL, req_id_text(req, id));
     if (!r || PQntuples(r) != 1) {
         resp_error(req, r ? 404 : 503);
         return;
@@ -1407,7 +1402,7 @@ static void dept_edit_form(Request *req)
 static void dept_update(Request *req)
 {
     long id = req_arg_id(req, 0);
-    const char *sid = id_str(req, id);
+    const char *sid = req_id_text(req, id);
     PGresult *cur = db_exec(req->arena, DEPT_FORM_SQL, sid);
     if (!cur || PQntuples(cur) != 1) {
         resp_error(req, cur ? 404 : 503);
@@ -1501,7 +1496,7 @@ static void dept_update(Request *req)
 static void dept_delete(Request *req)
 {
     long id = req_arg_id(req, 0);
-    const char *sid = id_str(req, id);
+    const char *sid = req_id_text(req, id);
     if (db_begin(req->arena) < 0) {
         resp_error(req, 503);
         return;
@@ -1795,7 +1790,7 @@ static void role_create(Request *req)
                            form_get(f, "data_scope")));
     if (ok) {
         id = atol(PQgetvalue(r, 0, 0));
-        const char *sid = id_str(req, id);
+        const char *sid = req_id_text(req, id);
         AuditDiff *d = audit_diff_new(req->arena);
         ok = role_set_perms(req, sid, form_get(f, "perms")) &&
              (now = db_exec(req->arena, ROLE_SNAPSHOT_SQL, sid));
@@ -1824,7 +1819,7 @@ static void role_create(Request *req)
 static void role_edit_form(Request *req)
 {
     long id = req_arg_id(req, 0);
-    PGresult *r = db_exec(req->arena, ROLE_FORM_SQL, id_str(req, id));
+    PGresult *r = db_exec(req->arena, ROLE_FORM_SQL, req_id_text(req, id));
     if (!r || PQntuples(r) != 1) {
         resp_error(req, r ? 404 : 503);
         return;
@@ -1840,7 +1835,7 @@ static void role_edit_form(Request *req)
 static void role_update(Request *req)
 {
     long id = req_arg_id(req, 0);
-    const char *sid = id_str(req, id);
+    const char *sid = req_id_text(req, id);
     PGresult *cur = db_exec(req->arena, ROLE_FORM_SQL, sid);
     if (!cur || PQntuples(cur) != 1) {
         resp_error(req, cur ? 404 : 503);
@@ -1914,7 +1909,7 @@ static void role_update(Request *req)
 static void role_delete(Request *req)
 {
     long id = req_arg_id(req, 0);
-    const char *sid = id_str(req, id);
+    const char *sid = req_id_text(req, id);
     if (db_begin(req->arena) < 0) {
         resp_error(req, 503);
         return;
