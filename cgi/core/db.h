@@ -4,6 +4,7 @@
 
 #include "arena.h"
 
+#include <glib.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 
@@ -20,10 +21,28 @@ PGconn *db_conn(void);
  * error: the error is logged with the statement's first line and db_sqlstate() tells
  * which. Never build SQL text from input: identifiers come from fixed tables. */
 PGresult *db_execv(Arena *a, const char *sql, int n, const char *const *values);
+/* The same with a choice: prepare = true keeps the statement prepared on this connection (see
+ * db.c; after five runs PostgreSQL may settle on one generic plan for all values), false plans
+ * it for these values every time (an unnamed statement). db_execv prepares: its texts are
+ * constants. Statements built from filters run unprepared (sql_exec) unless the caller knows one
+ * plan fits all values (sql_exec_prepared). */
+PGresult *db_run(Arena *a, const char *sql, int n, const char *const *values, bool prepare);
+/* (a NULL arena leaves the result to the caller: PQclear it.) */
 #define db_exec(a, sql, ...)                                                                   \
     db_execv((a), (sql), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)),  \
              (const char *[]){__VA_ARGS__})
 #define db_exec0(a, sql) db_execv((a), (sql), 0, NULL)
+
+/* db_execv with the answer remembered in *memo (created on first use; the results belong to
+ * it until db_memo_free): the same statement with the same values is asked once. For reference
+ * look-ups repeated many times in one request — an import checks the same category, city and
+ * owner on every row. Only for reads whose answer cannot change within the request. sql must be
+ * a constant (its address is part of the key). The front door frees Request.memo. */
+PGresult *db_execv_memo(GHashTable **memo, const char *sql, int n, const char *const *values);
+#define db_exec_memo(memo, sql, ...)                                                           \
+    db_execv_memo((memo), (sql), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \
+                  (const char *[]){__VA_ARGS__})
+void db_memo_free(GHashTable **memo);
 
 /* SQLSTATE of the last failed statement ("" if none). */
 const char *db_sqlstate(void);

@@ -47,13 +47,23 @@ void sql_addp(SqlBuf *q, const char *fmt, const char *value)
     g_string_append(q->sql, s + 2);
 }
 
-PGresult *sql_exec(SqlBuf *q)
+static PGresult *run(SqlBuf *q, bool prepare)
 {
     if (q->overflow) {
         log_error("statement has more than %d parameters", SQLBUF_MAX_PARAMS);
         return NULL;
     }
-    return db_execv(q->a, q->sql->str, q->n, q->values);
+    return db_run(q->a, q->sql->str, q->n, q->values, prepare);
+}
+
+PGresult *sql_exec(SqlBuf *q)
+{
+    return run(q, false);
+}
+
+PGresult *sql_exec_prepared(SqlBuf *q)
+{
+    return run(q, true);
 }
 
 char *sql_text_array(Arena *a, const char *const *items, int n)

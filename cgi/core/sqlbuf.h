@@ -24,7 +24,12 @@ void sql_add(SqlBuf *q, const char *text);
 const char *sql_param(SqlBuf *q, const char *value);
 /* Appends fmt with its one %s replaced by the placeholder of value: " AND name = %s". */
 void sql_addp(SqlBuf *q, const char *fmt, const char *value);
+/* Runs q planned for its values (unprepared): filters change which plan is best — a generic plan
+ * chose a 17 ms index walk where the values' own plan takes 4 ms. */
 PGresult *sql_exec(SqlBuf *q);
+/* Runs q as a prepared statement: for built statements whose best plan does not depend on the
+ * values (e.g. the list's "dress these ids up" query with its eight joins). */
+PGresult *sql_exec_prepared(SqlBuf *q);
 
 /* A LIKE/ILIKE pattern matching text anywhere, with % _ \ in the text escaped. */
 char *sql_like_contains(Arena *a, const char *text);
