@@ -10,6 +10,8 @@
 
 /* name → CtplToken tree, one table per language */
 static GHashTable *trees[I18N_NLANGS];
+/* name → set of the identifiers its {…} blocks mention (row templates push only those) */
+static GHashTable *words;
 static GPtrArray *names;
 
 struct View {
@@ -32,6 +34,34 @@ void view_unload(void)
     if (names)
         g_ptr_array_free(names, TRUE);
     names = NULL;
+    if (words)
+        g_hash_table_destroy(words);
+    words = NULL;
+}
+
+/* The identifiers inside the template's {…} blocks (a superset of its symbols: keywords and
+ * words of string literals come along, which is harmless). */
+static GHashTable *scan_words(const char *src)
+{
+    GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    bool inside = false;
+    for (const char *p = src; *p; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+            continue;
+        }
+        if (*p == '{' || *p == '}') {
+            inside = *p == '{';
+            continue;
+        }
+        if (!inside || !(g_ascii_isalpha(*p) || *p == '_'))
+            continue;
+        const char *start = p;
+        while (g_ascii_isalnum(p[1]) || p[1] == '_')
+            p++;
+        g_hash_table_add(set, g_strndup(start, (gsize)(p - start + 1)));
+    }
+    return set;
 }
 
 /* Appends text escaped for HTML and for CTPL raw data (\ { } are CTPL's specials). */
@@ -119,6 +149,7 @@ static int load_dir(const char *root, const char *rel)
         }
         gchar *name = g_strndup(relpath, strlen(relpath) - 5);
         g_ptr_array_add(names, name);
+        g_hash_table_replace(words, g_strdup(name), scan_words(src));
         for (int i = 0; i < I18N_NLANGS && rc == 0; i++) {
             g_autofree gchar *text = translate_source(src, i18n_langs[i], name);
             CtplToken *t = text ? ctpl_lexer_lex_string(text, &e) : NULL;
@@ -140,6 +171,7 @@ int view_load(const char *template_dir)
 {
     view_unload();
     names = g_ptr_array_new_with_free_func(g_free);
+    words = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_hash_table_destroy);
     for (int i = 0; i < I18N_NLANGS; i++)
         trees[i] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, tree_free);
     return load_dir(template_dir, NULL);
@@ -150,10 +182,26 @@ GPtrArray *view_template_names(void)
     return names;
 }
 
+/* True when s is valid UTF-8 that g_markup_escape_text would leave as it is: no & < > " ',
+ * no control characters (C0 other than tab and newlines, DEL, C1 as U+0080–U+009F). */
+static bool plain_text(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char b = *p;
+        if (b < 0x20 ? (b != '\t' && b != '\n' && b != '\r')
+                     : (b == '&' || b == '<' || b == '>' || b == '"' || b == '\'' || b == 0x7f ||
+                        (b == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)))
+            return false;
+    }
+    return g_utf8_validate(s, -1, NULL);
+}
+
 char *view_escape(Arena *a, const char *s)
 {
     if (!s)
         return arena_strdup(a, "");
+    if (plain_text(s)) /* most cells: one copy, no escaping pass */
+        return arena_strdup(a, s);
     gchar *valid = g_utf8_validate(s, -1, NULL) ? NULL : g_utf8_make_valid(s, -1);
     gchar *esc = g_markup_escape_text(valid ? valid : s, -1);
     char *out = arena_strdup(a, esc);
@@ -261,29 +309,99 @@ View *view_new(Request *req)
     return v;
 }
 
-static char *render_tree(Request *req, View *v, const char *tpl)
+static CtplToken *tree_of(Request *req, const char *tpl)
 {
     int li = strcmp(req->lang, "en") == 0 ? 1 : 0;
     CtplToken *tree = g_hash_table_lookup(trees[li], tpl);
-    if (!tree) {
+    if (!tree)
         log_error("no template %s", tpl);
-        return NULL;
-    }
-    GOutputStream *mem = g_memory_output_stream_new_resizable();
-    CtplOutputStream *out = ctpl_output_stream_new(mem);
-    GError *e = NULL;
+    return tree;
+}
+
+/* An in-memory output for the CTPL parser; out_take() NUL-terminates it and hands the text to the
+ * arena. */
+typedef struct {
+    GOutputStream *mem;
+    CtplOutputStream *out;
+} Out;
+
+static Out out_new(void)
+{
+    Out o = {g_memory_output_stream_new_resizable(), NULL};
+    o.out = ctpl_output_stream_new(o.mem);
+    return o;
+}
+
+static char *out_take(Request *req, Out *o, bool keep)
+{
     char *result = NULL;
-    if (ctpl_parser_parse(tree, v->env, out, &e)) {
-        g_output_stream_write(mem, "", 1, NULL, NULL);
-        result = arena_strdup(req->arena,
-                              g_memory_output_stream_get_data(G_MEMORY_OUTPUT_STREAM(mem)));
-    } else {
-        log_error("render %s: %s", tpl, e ? e->message : "?");
-        g_clear_error(&e);
+    if (keep) {
+        g_output_stream_write(o->mem, "", 1, NULL, NULL);
+        result = arena_strdup(req->arena, g_memory_output_stream_get_data(G_MEMORY_OUTPUT_STREAM(o->mem)));
     }
-    ctpl_output_stream_unref(out);
-    g_object_unref(mem);
+    ctpl_output_stream_unref(o->out);
+    g_object_unref(o->mem);
     return result;
+}
+
+static bool parse_into(CtplToken *tree, View *v, Out *o, const char *tpl)
+{
+    GError *e = NULL;
+    if (ctpl_parser_parse(tree, v->env, o->out, &e))
+        return true;
+    log_error("render %s: %s", tpl, e ? e->message : "?");
+    g_clear_error(&e);
+    return false;
+}
+
+static char *render_tree(Request *req, View *v, const char *tpl)
+{
+    CtplToken *tree = tree_of(req, tpl);
+    if (!tree)
+        return NULL;
+    Out o = out_new();
+    bool ok = parse_into(tree, v, &o, tpl);
+    return out_take(req, &o, ok);
+}
+
+char *view_render_rows(View *v, const PGresult *res, const char *tpl)
+{
+    Request *req = v->req;
+    CtplToken *tree = tree_of(req, tpl);
+    if (!tree)
+        return NULL;
+    int nf = res ? PQnfields(res) : 0, nt = res ? PQntuples(res) : 0;
+    /* Only the columns the row template mentions are pushed. */
+    GHashTable *used = g_hash_table_lookup(words, tpl);
+    const char **symbols = arena_alloc(req->arena, sizeof(char *) * (size_t)(nf + 1));
+    int *cols = arena_alloc(req->arena, sizeof(int) * (size_t)(nf + 1));
+    int n = 0;
+    for (int c = 0; c < nf; c++) {
+        char *sym = arena_printf(req->arena, "r_%s", PQfname(res, c));
+        if (!used || g_hash_table_contains(used, sym)) {
+            symbols[n] = sym;
+            cols[n++] = c;
+        }
+    }
+    Out o = out_new();
+    bool ok = true;
+    for (int r = 0; r < nt && ok; r++) {
+        for (int k = 0; k < n; k++)
+            view_set(v, symbols[k], PQgetisnull(res, r, cols[k]) ? "" : PQgetvalue(res, r, cols[k]));
+        ok = parse_into(tree, v, &o, tpl);
+        for (int k = 0; k < n; k++)
+            ctpl_environ_pop(v->env, symbols[k], NULL);
+    }
+    return out_take(req, &o, ok);
+}
+
+int view_set_rows_html(View *v, const char *name, const PGresult *res, const char *tpl)
+{
+    char *html = view_render_rows(v, res, tpl);
+    if (!html)
+        return -1;
+    view_set_trusted_html(v, name, html);
+    return 0;
 }
 
 char *view_render_bare(Request *req, View *v, const char *tpl)

@@ -30,6 +30,14 @@ void view_set_trusted_html(View *v, const char *name, const char *html);
 /* Rows of a result as an array of arrays of escaped strings, plus one integer per column
  * named c_<column> holding its position, so templates say {r[c_name]}. */
 void view_set_rows(View *v, const char *name, const PGresult *res);
+/* Long lists: renders templates/<tpl>.html once per row of res, with every column pushed as the
+ * escaped scalar r_<column> (the page's other symbols stay visible), and sets `name` to the
+ * joined rows for the page template to print. CTPL copies a whole row array for each {r[c_x]}
+ * it evaluates, so a 50-row, 25-column page spends most of its time copying; a scalar costs
+ * one copy. Returns -1 when the template is missing or fails. */
+int view_set_rows_html(View *v, const char *name, const PGresult *res, const char *tpl);
+/* The joined rows themselves (arena-owned), or NULL. */
+char *view_render_rows(View *v, const PGresult *res, const char *tpl);
 /* A list of rows built in C: each row is an array of texts (escaped here). */
 void view_set_table(View *v, const char *name, GPtrArray *rows /* of char*[] NULL-ended */);
 /* Column position names for a hand-built table: c_<names[i]> = i. */

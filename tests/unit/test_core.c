@@ -165,6 +165,18 @@ static void escape_neutralises_markup_and_repairs_utf8(void **state)
     const char *bad = view_escape(a, "a\xff<b");
     assert_true(g_utf8_validate(bad, -1, NULL));
     assert_non_null(strstr(bad, "&lt;b"));
+    /* The fast path (text needing no escape, copied as it is) agrees with g_markup_escape_text on
+     * every byte that matters: controls, DEL, C1 controls (U+0080–U+009F), quotes, invalid UTF-8. */
+    const char *samples[] = {"plain 客信 text", "tab\tand\nlines\r", "ctl\x01x", "del\x7fx",
+                             "c1\xc2\x85x", "nbsp\xc2\xa0x", "quote'x", "amp&x", "gt>x",
+                             "cut\xe5\xae", "ok\xe2\x82\xac", ""};
+    for (size_t i = 0; i < G_N_ELEMENTS(samples); i++) {
+        gchar *valid = g_utf8_make_valid(samples[i], -1);
+        gchar *want = g_markup_escape_text(valid, -1);
+        assert_string_equal(view_escape(a, samples[i]), want);
+        g_free(want);
+        g_free(valid);
+    }
     arena_free(a);
 }
 

@@ -201,11 +201,59 @@ static void translations_are_applied_at_load_time(void **state)
     }
 }
 
+/* view_set_rows_html: one rendering of the row template per row, every column escaped, only the
+ * columns the template mentions pushed, and the rest of the page's symbols still visible. */
+static void row_templates_render_each_row_escaped(void **state)
+{
+    (void)state;
+    Request req = {0};
+    req.arena = arena_new();
+    req.headers = g_string_new(NULL);
+    req.body = g_string_new(NULL);
+    req.lang = "en";
+    req.path = "/customers";
+    View *v = view_new(&req);
+    static const char *const cols[] = {"id", "code", "name", "short_name", "category", "level", "status",
+                                       "status_name", "archived", "region", "owner", "contact",
+                                       "contact_phone", "last_contact", "updated", "unused_column"};
+    const int nc = (int)G_N_ELEMENTS(cols), nr = 3;
+    PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+    PGresAttDesc att[G_N_ELEMENTS(cols)];
+    memset(att, 0, sizeof att);
+    for (int c = 0; c < nc; c++) {
+        att[c].name = (char *)cols[c];
+        att[c].format = 0;
+    }
+    assert_true(PQsetResultAttrs(res, nc, att));
+    for (int r = 0; r < nr; r++)
+        for (int c = 0; c < nc; c++) {
+            const char *val = strcmp(cols[c], "status") == 0 ? "active" : HOSTILE;
+            assert_true(PQsetvalue(res, r, c, (char *)val, (int)strlen(val)));
+        }
+    const char *all = view_render_rows(v, res, "customers/list_row");
+    assert_non_null(all);
+    assert_clean(all, "customers/list_row (rows)", "en");
+    int trs = 0;
+    for (const char *p = all; (p = strstr(p, "<tr>")); p++)
+        trs++;
+    assert_int_equal(trs, nr);
+    assert_non_null(strstr(all, "badge badge-ok"));  /* {if r_status == "active"} saw the value */
+    assert_non_null(strstr(all, "&lt;script&gt;")); /* escaped, not dropped */
+    assert_int_equal(view_set_rows_html(v, "x", res, "no/such/template"), -1);
+    /* the row symbols are gone again: the page's own symbols are not shadowed */
+    assert_null(view_render_bare(&req, v, "customers/list_row"));
+    PQclear(res);
+    g_string_free(req.headers, TRUE);
+    g_string_free(req.body, TRUE);
+    arena_free(req.arena);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_template_escapes_hostile_input),
         cmocka_unit_test(translations_are_applied_at_load_time),
+        cmocka_unit_test(row_templates_render_each_row_escaped),
     };
     return cmocka_run_group_tests(tests, load, NULL);
 }
