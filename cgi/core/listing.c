@@ -29,10 +29,28 @@ ListState *list_begin(Request *req, const ListSort *sorts, const char *default_k
     const char *page = req_query(req, "page");
     long p = page ? strtol(page, NULL, 10) : 1;
     ls->page = p >= 1 && p <= 100000 ? (int)p : 1;
+    /* The count reaches ten pages past this one (at least LIST_COUNT_MIN rows), so the pager
+     * can always go on; ?count=all asks for the exact number. */
+    const char *count = req_query(req, "count");
+    ls->cap = count && strcmp(count, "all") == 0 ? 0 : MAX(LIST_COUNT_MIN, (long)(ls->page + 10) * ls->per_page);
     return ls;
 }
 
-void list_order_limit(ListState *ls, SqlBuf *q, const char *tiebreak)
+/* LIMIT and OFFSET are written as numbers, not parameters: with a parameter PostgreSQL
+ * guesses 10 % of the table and never settles on the prepared statement's generic plan. */
+void list_limit(const ListState *ls, SqlBuf *q)
+{
+    sql_add(q, arena_printf(ls->req->arena, " LIMIT %d OFFSET %ld", ls->per_page,
+                            (long)(ls->page - 1) * ls->per_page));
+}
+
+void list_count_limit(const ListState *ls, SqlBuf *count)
+{
+    if (ls->cap)
+        sql_add(count, arena_printf(ls->req->arena, " LIMIT %ld", ls->cap + 1));
+}
+
+void list_order_limit(const ListState *ls, SqlBuf *q, const char *tiebreak)
 {
     sql_add(q, " ORDER BY ");
     sql_add(q, ls->sorts[ls->sort].sql);
@@ -42,10 +60,7 @@ void list_order_limit(ListState *ls, SqlBuf *q, const char *tiebreak)
         sql_add(q, ls->desc ? " DESC, " : " ASC, ");
     sql_add(q, tiebreak);
     sql_add(q, ls->desc ? " DESC" : " ASC");
-    char lim[64];
-    snprintf(lim, sizeof lim, " LIMIT %d OFFSET %ld", ls->per_page,
-             (long)(ls->page - 1) * ls->per_page);
-    sql_add(q, lim);
+    list_limit(ls, q);
 }
 
 int list_count(ListState *ls, SqlBuf *count)
@@ -123,8 +138,8 @@ void list_push(ListState *ls, View *v)
     Request *req = ls->req;
     Arena *a = req->arena;
     const char *lang = req->lang;
-    bool capped = ls->total > LIST_COUNT_CAP;
-    long shown_total = capped ? LIST_COUNT_CAP : ls->total;
+    bool capped = ls->cap && ls->total > ls->cap;
+    long shown_total = capped ? ls->cap : ls->total;
     int pages = (int)((shown_total + ls->per_page - 1) / ls->per_page);
     if (pages < 1)
         pages = 1;
@@ -132,7 +147,7 @@ void list_push(ListState *ls, View *v)
     long last = first ? first + ls->per_page - 1 : 0;
     if (last > shown_total)
         last = shown_total;
-    char *total = capped ? arena_printf(a, "%s+", group_thousands(a, LIST_COUNT_CAP))
+    char *total = capped ? arena_printf(a, "%s+", group_thousands(a, ls->cap))
                          : group_thousands(a, ls->total);
     view_set(v, "total", total);
     view_set_int(v, "n_total", ls->total);
@@ -144,6 +159,13 @@ void list_push(ListState *ls, View *v)
     char *info = g_strdup_printf(i18n_get(lang, N_("%ld–%ld of %s")), first, last, total);
     g_string_append(h, view_escape(a, info));
     g_free(info);
+    if (capped) {
+        const char *names[] = {"count"};
+        const char *values[] = {"all"};
+        g_string_append_printf(h, " <a class=\"count-all\" href=\"%s%s\" rel=\"nofollow\">%s</a>",
+                               view_escape(a, req->path), view_escape(a, list_query_with(req, names, values, 1)),
+                               view_escape(a, i18n_get(lang, N_("Count them all"))));
+    }
     g_string_append(h, "</span>");
     if (pages > 1) {
         if (ls->page > 1)
@@ -159,9 +181,10 @@ void list_push(ListState *ls, View *v)
             snprintf(t, sizeof t, "%d", p);
             page_link(ls, h, p, t, p == ls->page);
         }
-        if (hi < pages - 1)
+        /* A capped count does not know the last page: only a gap, then "next". */
+        if (hi < pages - 1 || (capped && hi < pages))
             g_string_append(h, "<span class=\"page gap\">…</span>");
-        if (hi < pages) {
+        if (hi < pages && !capped) {
             char t[16];
             snprintf(t, sizeof t, "%d", pages);
             page_link(ls, h, pages, t, false);

@@ -18,7 +18,10 @@ typedef struct ListSort {
                       columns so an index on (col DESC, id DESC) can serve the ORDER BY. */
 } ListSort;
 
-#define LIST_COUNT_CAP 10000 /* counts stop here ("10,000+"): a count must not scan 1M rows */
+/* Counts are bounded: a count must not scan 1M rows for a page of 50. They stop ten pages past
+ * the current page, never below LIST_COUNT_MIN ("1,000+"), so paging always goes on; the pager's
+ * "Count them all" link (?count=all) asks for the exact number. */
+#define LIST_COUNT_MIN 1000
 
 typedef struct ListState {
     Request *req;
@@ -27,7 +30,8 @@ typedef struct ListState {
     bool desc;
     int page;       /* 1-based */
     int per_page;
-    long total;     /* rows matching, up to LIST_COUNT_CAP + 1 */
+    long cap;       /* the count stops after cap + 1 rows; 0 = exact (?count=all) */
+    long total;     /* rows matching, up to cap + 1 */
 } ListState;
 
 /* Reads ?page, ?per (20/50/100), ?sort, ?dir from the query; unknown values fall back to the
@@ -35,7 +39,11 @@ typedef struct ListState {
 ListState *list_begin(Request *req, const ListSort *sorts, const char *default_key, bool desc);
 /* Appends " ORDER BY <sql> ASC|DESC, <tiebreak> LIMIT … OFFSET …". tiebreak is a constant
  * unique column (e.g. "c.id") so paging is stable. */
-void list_order_limit(ListState *ls, SqlBuf *q, const char *tiebreak);
+void list_order_limit(const ListState *ls, SqlBuf *q, const char *tiebreak);
+/* Appends " LIMIT n OFFSET m" for the current page (numbers: see listing.c). */
+void list_limit(const ListState *ls, SqlBuf *q);
+/* Appends " LIMIT cap+1" bounding a count query's inner SELECT (nothing for ?count=all). */
+void list_count_limit(const ListState *ls, SqlBuf *count);
 /* Runs the bounded count: from_where is q's text from FROM on (a copy made by the caller with
  * the same parameters). Returns 0 or -1. */
 int list_count(ListState *ls, SqlBuf *count);

@@ -68,11 +68,13 @@ typedef struct Request {
     const char *lang;          /* "zh_CN" or "en" */
     const char *flash;         /* message carried over a redirect, shown once */
     const char *flash_kind;    /* "ok" or "error" */
+    GHashTable *memo;          /* db_exec_memo answers of this request (reference look-ups) */
 
     /* Response under construction. */
     int status;
     GString *headers; /* extra header lines, each ending in \r\n */
     GString *body;
+    const char *body_file; /* when set, the body is this file, streamed (resp_download_file) */
     const char *content_type_out;
 } Request;
 

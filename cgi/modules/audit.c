@@ -367,8 +367,7 @@ static SqlBuf *build_select(Request *req, const Filters *f, const ListState *ls,
     const char *order = order_by(req, ls);
     sql_add(q, order);
     if (page)
-        sql_add(q, arena_printf(a, " LIMIT %d OFFSET %ld", ls->per_page,
-                                (long)(ls->page - 1) * ls->per_page));
+        list_limit(ls, q);
     else
         sql_add(q, arena_printf(a, " LIMIT %d", EXPORT_CAP));
     sql_add(q, ") a");
@@ -503,7 +502,8 @@ static void render_log(Request *req, LogKind kind)
     SqlBuf *q = build_select(req, f, ls, true);
     SqlBuf *count = sql_new(req->arena, "SELECT count(*) FROM (SELECT 1 FROM audit_log a");
     filters_where(req, f, count);
-    sql_add(count, arena_printf(req->arena, " LIMIT %d) t", LIST_COUNT_CAP + 1));
+    list_count_limit(ls, count);
+    sql_add(count, ") t");
     PGresult *rows = sql_exec(q);
     if (!rows || list_count(ls, count) < 0) {
         resp_error(req, 500);

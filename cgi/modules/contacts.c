@@ -539,8 +539,9 @@ static int filters_where(Request *req, const Filters *f, SqlBuf *q)
         sql_add(q, arena_printf(req->arena,
             " AND ct.id IN (SELECT x.id FROM contacts x"
             "   WHERE kx_bigrams(x.name || E'\\n' || x.mobile || E'\\n' || x.phone) @> kx_bigrams(%s)%s"
-            "  UNION SELECT x.id FROM customers y JOIN contacts x ON x.customer_id = y.id"
-            "   WHERE y.search_terms @> kx_bigrams(%s) AND y.name ILIKE %s%s)",
+            "  UNION SELECT x.id FROM customer_search ys JOIN customers y ON y.id = ys.customer_id"
+            "   JOIN contacts x ON x.customer_id = y.id"
+            "   WHERE ys.terms @> kx_bigrams(%s) AND y.name ILIKE %s%s)",
             t, exact ? "" : arena_printf(req->arena, " AND (x.name || E'\\n' || x.mobile || E'\\n' || x.phone) ILIKE %s", l),
             t, l, email ? arena_printf(req->arena, " UNION SELECT x.id FROM contacts x WHERE x.email ILIKE %s", l) : ""));
     }
@@ -587,7 +588,7 @@ static SqlBuf *build_select(Request *req, const Filters *f, const ListState *ls,
     if (filters_where(req, f, q) < 0)
         return NULL;
     if (page) {
-        list_order_limit((ListState *)ls, q, "ct.id");
+        list_order_limit(ls, q, "ct.id");
         return q;
     }
     const ListSort *s = &ls->sorts[ls->sort];
@@ -609,7 +610,8 @@ static void list_page(Request *req)
         resp_error(req, 503);
         return;
     }
-    sql_add(count, arena_printf(req->arena, " LIMIT %d) t", LIST_COUNT_CAP + 1));
+    list_count_limit(ls, count);
+    sql_add(count, ") t");
     SqlBuf *owners = sql_new(req->arena,
         "SELECT u.id::text AS o_value, CASE WHEN u.display_name <> '' AND u.display_name <> u.username"
         "  THEN u.display_name || ' (' || u.username || ')' ELSE u.username END AS o_label,"

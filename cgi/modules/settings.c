@@ -1187,7 +1187,8 @@ static void sec_list(Request *req)
         if (*state)
             sql_add(both[b], strcmp(state, "active") == 0 ? " AND x.active" : " AND NOT x.active");
     }
-    sql_add(cq, arena_printf(a, " LIMIT %d) c", LIST_COUNT_CAP + 1));
+    list_count_limit(ls, cq);
+    sql_add(cq, ") c");
     list_order_limit(ls, q, s->tiebreak);
     PGresult *r = sql_exec(q);
     if (!r || list_count(ls, cq) < 0) {
