@@ -31,7 +31,7 @@ static void api_users(Request *req)
         sql_add(q, ")");
     }
     sql_add(q, " ORDER BY name, u.id LIMIT 20) v");
-    PGresult *r = sql_exec(q);
+    PGresult *r = sql_exec_prepared(q);
     if (!r) {
         resp_error(req, 503);
         return;

@@ -560,7 +560,7 @@ static PGresult *owner_options(Request *req)
     if (scope_filter(req, q, "u.id", NULL) < 0)
         return NULL;
     sql_add(q, arena_printf(req->arena, " ORDER BY lower(" USER_NAME("u") "), u.id LIMIT %d", PICK_MAX));
-    return sql_exec(q);
+    return sql_exec_prepared(q);
 }
 
 /* Whether user id is active and in the caller's scope: a valid new owner. Returns 1, 0 or -1. */
@@ -1065,7 +1065,7 @@ static PGresult *from_options(Request *req)
         return NULL;
     sql_add(q, arena_printf(req->arena, " ORDER BY NOT u.active, lower(" USER_NAME("u") "), u.id LIMIT %d",
                             PICK_MAX));
-    return sql_exec(q);
+    return sql_exec_prepared(q);
 }
 
 /* Validates the two people; fills *count / *archived / names when both are fine. Returns the
@@ -1268,13 +1268,14 @@ static PoolFilters *pool_filters(Request *req)
 }
 
 /* The WHERE of the pool page and its count. Pool cards show who a customer is, never how to reach
- * them: the search looks at name, short name and code only, not at search_text (which holds
+ * them: the search looks at name, short name and code only, not at the search text (which holds
  * phones and contacts), after the bigram index has narrowed the rows. */
 static void pool_where(Request *req, const PoolFilters *f, SqlBuf *q)
 {
     sql_add(q, " WHERE c.owner_id IS NULL");
     if (f->q && !f->q_short) {
-        sql_addp(q, " AND c.search_terms @> kx_bigrams(%s)", f->q);
+        sql_addp(q, " AND c.id IN (SELECT s.customer_id FROM customer_search s WHERE s.terms @> kx_bigrams(%s))",
+                 f->q);
         const char *like = sql_param(q, sql_like_contains(req->arena, f->q));
         sql_add(q, arena_printf(req->arena, " AND (c.name ILIKE %s OR c.short_name ILIKE %s OR c.code ILIKE %s)",
                                 like, like, like));
@@ -1334,13 +1335,15 @@ static void pool_page(Request *req)
                "              c.province_id, c.city_id, c.pool_since, c.archived FROM customers c");
     pool_where(req, f, q);
     sql_add(q, order);
-    sql_add(q, arena_printf(a, " LIMIT %d OFFSET %ld) c", ls->per_page, (long)(ls->page - 1) * ls->per_page));
+    list_limit(ls, q);
+    sql_add(q, ") c");
     sql_add(q, " LEFT JOIN lookups cat ON cat.id = c.category_id LEFT JOIN lookups ind ON ind.id = c.industry_id"
                " LEFT JOIN regions p ON p.id = c.province_id LEFT JOIN regions ci ON ci.id = c.city_id");
     sql_add(q, order);
     SqlBuf *count = sql_new(a, "SELECT count(*) FROM (SELECT 1 FROM customers c");
     pool_where(req, f, count);
-    sql_add(count, arena_printf(a, " LIMIT %d) t", LIST_COUNT_CAP + 1));
+    list_count_limit(ls, count);
+    sql_add(count, ") t");
 
     PGresult *rows = sql_exec(q);
     PGresult *cats = lookup_rows(req, "customer_category", f->category);

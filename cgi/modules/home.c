@@ -36,7 +36,7 @@ static void home(Request *req)
     sql_add(q, sql_param(q, uid));
     sql_add(q, " AND ");
     PGresult *team = scope_filter(req, q, "u.id", NULL) == 0
-        ? (sql_add(q, " ORDER BY d.name NULLS LAST, name LIMIT 12"), sql_exec(q)) : NULL;
+        ? (sql_add(q, " ORDER BY d.name NULLS LAST, name LIMIT 12"), sql_exec_prepared(q)) : NULL;
     if (!team) {
         resp_error(req, 503);
         return;

@@ -352,6 +352,44 @@ test('the list shows exactly the filtered customers in the chosen order', async 
   assert.deepEqual([...desc.matchAll(/name="id" value="(\d+)"/g)].map((m) => Number(m[1])), [b, a]);
 });
 
+test('a long list counts to a bound, pages on past it, and counts exactly on request', async () => {
+  // 1,100 customers of one salesperson, made directly in the database (a fixture, not a feature).
+  const bulk = makeUser('csbulk');
+  bulk.id = idOf(bulk.username);
+  sql(`INSERT INTO user_roles (user_id, role_id) SELECT :'p1', id FROM roles WHERE code = :'p2'`,
+    bulk.id, `cs_own_${tag}`);
+  sql(`INSERT INTO customers (name, name_key, code, owner_id, status, updated_at)
+       SELECT '批量' || :'p2' || '客户' || i, 'bulk' || :'p2' || i, 'BULK-' || :'p2' || '-' || i, :'p1',
+              'potential', now() - i * interval '1 minute'
+         FROM generate_series(1, 1100) i`, bulk.id, tag);
+  const c = new Client({ lang: 'en' });
+  await c.login(bulk.username, bulk.password);
+  const info = (html) => decode(/<span class="pager-info">([^<]*)/.exec(html)[1]).trim();
+  const idsOf = (html) => [...html.matchAll(/name="id" value="(\d+)"/g)].map((m) => Number(m[1]));
+
+  const first = await c.get('/customers');
+  assert.equal(info(first.text), '1–50 of 1,000+');
+  assert.match(first.text, /<a class="count-all" href="\/customers\?count=all" rel="nofollow">Count them all<\/a>/);
+  assert.doesNotMatch(first.text, /href="\/customers\?page=20">20</, 'a bounded count knows no last page');
+  assert.match(first.text, /<span class="page gap">…<\/span><a class="page" href="\/customers\?page=2">›<\/a>/);
+
+  const exact = await c.get('/customers?count=all');
+  assert.equal(info(exact.text), '1–50 of 1,100');
+  assert.match(exact.text, /href="\/customers\?count=all&amp;page=22">22</);
+  assert.doesNotMatch(exact.text, /class="count-all"/);
+
+  // Page 21 lies past the first bound: the count reaches ten pages further and is exact again.
+  const p21 = await c.get('/customers?page=21');
+  assert.equal(info(p21.text), '1,001–1,050 of 1,100');
+  const p22 = await c.get('/customers?page=22');
+  assert.equal(info(p22.text), '1,051–1,100 of 1,100');
+  const all = sql(`SELECT id FROM customers WHERE owner_id = :'p1' ORDER BY updated_at DESC, id DESC`, bulk.id)
+    .map((r) => Number(r[0]));
+  assert.deepEqual(idsOf(p21.text), all.slice(1000, 1050), 'page 21 holds rows 1,001–1,050 in order');
+  assert.deepEqual(idsOf(p22.text), all.slice(1050, 1100));
+  assert.deepEqual(idsOf(first.text), all.slice(0, 50));
+});
+
 test('saved searches: save a cleaned query under a name, list it, delete it (only one\'s own)', async () => {
   const c = await as('sales');
   const res = await c.post('/customers/searches', { name: `华通活跃${tag}`, query: `q=华通&status=active&evil=<x>&page=3` },
