@@ -8,6 +8,7 @@
 #include <fcgiapp.h>
 #include <glib.h>
 #include <grp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,11 @@ static int worker_main(int sock)
     set_handler(SIGHUP, SIG_IGN);
     set_handler(SIGCHLD, SIG_DFL);
     set_handler(SIGPIPE, SIG_IGN);
+    /* A page body and its copies are 50–500 KB: above glibc's default mmap threshold every one
+     * would be mapped, faulted in page by page and unmapped again per request. Keep them on the
+     * heap and keep freed memory for the next request (a worker's peak stays small). */
+    mallopt(M_MMAP_THRESHOLD, 16 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
     if (config_load() < 0 || app_worker_init() < 0) {
         log_error("worker failed to initialise");
         return 2;
