@@ -156,7 +156,8 @@ void list_push(ListState *ls, View *v)
     GString *h = g_string_new("<nav class=\"pager\" aria-label=\"");
     g_string_append(h, view_escape(a, i18n_get(lang, N_("Pages"))));
     g_string_append(h, "\"><span class=\"pager-info\">");
-    char *info = g_strdup_printf(i18n_get(lang, N_("%ld–%ld of %s")), first, last, total);
+    char *info = g_strdup_printf(i18n_get(lang, N_("%s–%s of %s")), group_thousands(a, first),
+                                 group_thousands(a, last), total);
     g_string_append(h, view_escape(a, info));
     g_free(info);
     if (capped) {

@@ -5,6 +5,8 @@
 #include "config.h"
 #include "view.h"
 
+#include <glib/gstdio.h>
+#include <stdio.h>
 #include <string.h>
 
 int resp_header(Request *req, const char *name, const char *value)
@@ -67,8 +69,7 @@ void resp_json(Request *req, int status, const char *json)
     resp_text(req, status, "application/json; charset=utf-8", json);
 }
 
-void resp_download(Request *req, const char *content_type, const char *filename,
-                   const void *data, size_t len)
+static void attachment(Request *req, const char *content_type, const char *filename)
 {
     req->status = 200;
     req->content_type_out = content_type;
@@ -82,8 +83,50 @@ void resp_download(Request *req, const char *content_type, const char *filename,
     resp_header(req, "Cache-Control", "private, no-store");
     g_free(utf);
     g_string_free(ascii, TRUE);
+}
+
+void resp_download(Request *req, const char *content_type, const char *filename,
+                   const void *data, size_t len)
+{
+    attachment(req, content_type, filename);
+    req->body_file = NULL;
     g_string_truncate(req->body, 0);
     g_string_append_len(req->body, data, (gssize)len);
+}
+
+static void remove_file(void *path)
+{
+    g_unlink(path);
+    g_free(path);
+}
+
+int resp_download_file(Request *req, const char *content_type, const char *filename,
+                       const char *path, bool remove)
+{
+    if (remove)
+        arena_defer(req->arena, remove_file, g_strdup(path));
+    if (!g_file_test(path, G_FILE_TEST_IS_REGULAR))
+        return -1;
+    attachment(req, content_type, filename);
+    req->body_file = arena_strdup(req->arena, path);
+    g_string_truncate(req->body, 0);
+    return 0;
+}
+
+/* Streams the body file after the headers; -1 when it cannot be read (the headers are out:
+ * the download ends short and the browser reports it as failed). */
+static int send_file(Request *req, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    char buf[65536];
+    size_t n;
+    int rc = 0;
+    while (rc >= 0 && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        rc = FCGX_PutStr(buf, (int)n, req->fcgx->out);
+    fclose(f);
+    return rc < 0 ? -1 : 0;
 }
 
 static const struct {
@@ -127,6 +170,7 @@ static const char *reason_phrase(int status)
 
 void resp_error(Request *req, int status)
 {
+    req->body_file = NULL;
     size_t i = 0;
     while (i < G_N_ELEMENTS(errors) - 1 && errors[i].status != status)
         i++;
@@ -171,10 +215,18 @@ int resp_send(Request *req)
     if (!strstr(req->headers->str, "Cache-Control:"))
         g_string_append(h, "Cache-Control: no-store\r\n");
     g_string_append(h, req->headers->str);
-    g_string_append_printf(h, "Content-Length: %zu\r\n\r\n", req->body->len);
+    GStatBuf st;
+    if (req->body_file && g_stat(req->body_file, &st) != 0) {
+        log_error("download %s vanished", req->body_file);
+        req->body_file = NULL; /* an empty body rather than a wrong length */
+    }
+    g_string_append_printf(h, "Content-Length: %zu\r\n\r\n",
+                           req->body_file ? (size_t)st.st_size : req->body->len);
     int rc = FCGX_PutStr(h->str, (int)h->len, req->fcgx->out);
-    bool head = strcmp(req->method, "HEAD") == 0;
-    if (rc >= 0 && !head && req->body->len)
+    bool head = req->method && strcmp(req->method, "HEAD") == 0;
+    if (rc >= 0 && !head && req->body_file)
+        rc = send_file(req, req->body_file);
+    else if (rc >= 0 && !head && req->body->len)
         rc = FCGX_PutStr(req->body->str, (int)req->body->len, req->fcgx->out);
     g_string_free(h, TRUE);
     return rc < 0 ? -1 : 0;

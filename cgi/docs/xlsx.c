@@ -56,102 +56,150 @@ static void set_cell(lxw_worksheet *ws, lxw_row_t row, lxw_col_t col, const Xlsx
     }
 }
 
-int xlsx_send(Request *req, const char *filename, const char *sheet, const XlsxColumn *cols,
-              const PGresult *res, const char *total_label)
+struct XlsxSheet {
+    Request *req;
+    const XlsxColumn *cols;
+    char *path, *tmpdir;
+    lxw_workbook *wb;
+    lxw_worksheet *ws;
+    lxw_format *head, *quoted, *total, *fmts[XLSX_MAX_COLS];
+    int ncols, idx[XLSX_MAX_COLS];
+    bool mapped; /* idx[] read from the first result */
+    long rows;
+};
+
+static lxw_format *number_format(lxw_workbook *wb, const char *pattern)
 {
+    lxw_format *f = workbook_add_format(wb);
+    format_set_num_format(f, pattern);
+    return f;
+}
+
+XlsxSheet *xlsx_begin(Request *req, const char *sheet, const XlsxColumn *cols)
+{
+    XlsxSheet *x = arena_alloc(req->arena, sizeof *x);
+    x->req = req;
+    x->cols = cols;
     g_autofree gchar *tmpdir = g_build_filename(cfg.var, "tmp", NULL);
-    g_mkdir_with_parents(tmpdir, 0700);
-    g_autofree gchar *path = g_build_filename(tmpdir, "export-XXXXXX.xlsx", NULL);
+    x->tmpdir = arena_strdup(req->arena, tmpdir);
+    g_mkdir_with_parents(x->tmpdir, 0700);
+    g_autofree gchar *path = g_build_filename(x->tmpdir, "export-XXXXXX.xlsx", NULL);
     int fd = g_mkstemp(path);
     if (fd < 0) {
-        log_error("xlsx: cannot create a temp file in %s", tmpdir);
-        resp_error(req, 500);
-        return -1;
+        log_error("xlsx: cannot create a temp file in %s", x->tmpdir);
+        return NULL;
     }
     close(fd);
-    lxw_workbook_options opt = {.constant_memory = LXW_TRUE, .tmpdir = tmpdir};
-    lxw_workbook *wb = workbook_new_opt(path, &opt);
-    if (!wb) {
-        g_unlink(path);
-        resp_error(req, 500);
-        return -1;
+    x->path = arena_strdup(req->arena, path);
+    /* Constant memory: each row goes to a temp file as it is written, whatever the row count. */
+    lxw_workbook_options opt = {.constant_memory = LXW_TRUE, .tmpdir = x->tmpdir};
+    x->wb = workbook_new_opt(x->path, &opt);
+    if (!x->wb) {
+        g_unlink(x->path);
+        return NULL;
     }
-    lxw_format *head = workbook_add_format(wb);
-    format_set_bold(head);
-    format_set_bg_color(head, 0xE8F0FE);
-    format_set_border(head, LXW_BORDER_THIN);
-    lxw_format *f_int = workbook_add_format(wb);
-    format_set_num_format(f_int, "#,##0");
-    lxw_format *f_amount = workbook_add_format(wb);
-    format_set_num_format(f_amount, "#,##0.00");
-    lxw_format *f_price = workbook_add_format(wb);
-    format_set_num_format(f_price, "#,##0.00####");
-    lxw_format *f_qty = workbook_add_format(wb);
-    format_set_num_format(f_qty, "#,##0.####");
-    lxw_format *f_date = workbook_add_format(wb);
-    format_set_num_format(f_date, "yyyy-mm-dd");
-    lxw_format *f_dt = workbook_add_format(wb);
-    format_set_num_format(f_dt, "yyyy-mm-dd hh:mm");
-    lxw_format *f_quoted = workbook_add_format(wb);
-    format_set_font_color(f_quoted, 0x7F1D1D);
-    lxw_format *f_total = workbook_add_format(wb);
-    format_set_bold(f_total);
-    format_set_num_format(f_total, "#,##0.00");
-    format_set_top(f_total, LXW_BORDER_THIN);
+    lxw_workbook *wb = x->wb;
+    x->head = workbook_add_format(wb);
+    format_set_bold(x->head);
+    format_set_bg_color(x->head, 0xE8F0FE);
+    format_set_border(x->head, LXW_BORDER_THIN);
+    lxw_format *f_int = number_format(wb, "#,##0"), *f_amount = number_format(wb, "#,##0.00"),
+               *f_price = number_format(wb, "#,##0.00####"), *f_qty = number_format(wb, "#,##0.####"),
+               *f_date = number_format(wb, "yyyy-mm-dd"), *f_dt = number_format(wb, "yyyy-mm-dd hh:mm");
+    x->quoted = workbook_add_format(wb);
+    format_set_font_color(x->quoted, 0x7F1D1D);
+    x->total = number_format(wb, "#,##0.00");
+    format_set_bold(x->total);
+    format_set_top(x->total, LXW_BORDER_THIN);
 
-    lxw_worksheet *ws = workbook_add_worksheet(wb, sheet);
-    int ncols = 0, idx[64];
-    lxw_format *fmts[64];
-    for (; cols[ncols].column && ncols < 64; ncols++) {
-        const XlsxColumn *c = &cols[ncols];
-        idx[ncols] = PQfnumber(res, c->column);
-        fmts[ncols] = c->type == XL_INT ? f_int : c->type == XL_AMOUNT ? f_amount
-                    : c->type == XL_PRICE ? f_price : c->type == XL_QTY ? f_qty
-                    : c->type == XL_DATE ? f_date : c->type == XL_DATETIME ? f_dt : NULL;
-        worksheet_set_column(ws, (lxw_col_t)ncols, (lxw_col_t)ncols, c->width ? c->width : 14, NULL);
+    x->ws = workbook_add_worksheet(wb, sheet);
+    for (; cols[x->ncols].column && x->ncols < XLSX_MAX_COLS; x->ncols++) {
+        const XlsxColumn *c = &cols[x->ncols];
+        x->fmts[x->ncols] = c->type == XL_INT ? f_int : c->type == XL_AMOUNT ? f_amount
+                          : c->type == XL_PRICE ? f_price : c->type == XL_QTY ? f_qty
+                          : c->type == XL_DATE ? f_date : c->type == XL_DATETIME ? f_dt : NULL;
+        worksheet_set_column(x->ws, (lxw_col_t)x->ncols, (lxw_col_t)x->ncols, c->width ? c->width : 14, NULL);
     }
-    for (int c = 0; c < ncols; c++)
-        worksheet_write_string(ws, 0, (lxw_col_t)c, i18n_get(req->lang, cols[c].header), head);
-    worksheet_freeze_panes(ws, 1, 0);
-    int nrows = PQntuples(res);
-    for (int r = 0; r < nrows; r++)
-        for (int c = 0; c < ncols; c++)
-            if (idx[c] >= 0 && !PQgetisnull(res, r, idx[c]))
-                set_cell(ws, (lxw_row_t)(r + 1), (lxw_col_t)c, &cols[c], PQgetvalue(res, r, idx[c]),
-                         fmts[c], f_quoted);
-    if (total_label && nrows > 0) {
-        lxw_row_t tr = (lxw_row_t)(nrows + 1);
-        worksheet_write_string(ws, tr, 0, i18n_get(req->lang, total_label), f_total);
-        for (int c = 1; c < ncols; c++) {
-            if (cols[c].type != XL_AMOUNT && cols[c].type != XL_QTY)
+    for (int c = 0; c < x->ncols; c++)
+        worksheet_write_string(x->ws, 0, (lxw_col_t)c, i18n_get(req->lang, cols[c].header), x->head);
+    worksheet_freeze_panes(x->ws, 1, 0);
+    return x;
+}
+
+void xlsx_rows(XlsxSheet *x, const PGresult *res)
+{
+    if (!x->mapped) {
+        for (int c = 0; c < x->ncols; c++)
+            x->idx[c] = PQfnumber(res, x->cols[c].column);
+        x->mapped = true;
+    }
+    int n = PQntuples(res);
+    for (int r = 0; r < n; r++) {
+        x->rows++;
+        for (int c = 0; c < x->ncols; c++)
+            if (x->idx[c] >= 0 && !PQgetisnull(res, r, x->idx[c]))
+                set_cell(x->ws, (lxw_row_t)x->rows, (lxw_col_t)c, &x->cols[c], PQgetvalue(res, r, x->idx[c]),
+                         x->fmts[c], x->quoted);
+    }
+}
+
+long xlsx_row_count(const XlsxSheet *x)
+{
+    return x->rows;
+}
+
+void xlsx_abort(XlsxSheet *x)
+{
+    if (!x)
+        return;
+    workbook_close(x->wb);
+    g_unlink(x->path);
+}
+
+int xlsx_end(XlsxSheet *x, const char *filename, const char *total_label)
+{
+    Request *req = x->req;
+    lxw_worksheet *ws = x->ws;
+    if (total_label && x->rows > 0) {
+        lxw_row_t tr = (lxw_row_t)(x->rows + 1);
+        worksheet_write_string(ws, tr, 0, i18n_get(req->lang, total_label), x->total);
+        for (int c = 1; c < x->ncols; c++) {
+            if (x->cols[c].type != XL_AMOUNT && x->cols[c].type != XL_QTY)
                 continue;
             char colname[8], formula[64];
             lxw_col_to_name(colname, (lxw_col_t)c, LXW_FALSE);
-            snprintf(formula, sizeof formula, "=SUBTOTAL(9,%s2:%s%d)", colname, colname, nrows + 1);
-            worksheet_write_formula(ws, tr, (lxw_col_t)c, formula, f_total);
+            snprintf(formula, sizeof formula, "=SUBTOTAL(9,%s2:%s%ld)", colname, colname, x->rows + 1);
+            worksheet_write_formula(ws, tr, (lxw_col_t)c, formula, x->total);
         }
     }
-    worksheet_autofilter(ws, 0, 0, (lxw_row_t)(nrows > 0 ? nrows : 1), (lxw_col_t)(ncols - 1));
-    lxw_error err = workbook_close(wb);
+    worksheet_autofilter(ws, 0, 0, (lxw_row_t)(x->rows > 0 ? x->rows : 1), (lxw_col_t)(x->ncols - 1));
+    lxw_error err = workbook_close(x->wb);
     if (err != LXW_NO_ERROR) {
         log_error("xlsx: %s", lxw_strerror(err));
-        g_unlink(path);
+        g_unlink(x->path);
         resp_error(req, 500);
         return -1;
     }
-    gchar *data = NULL;
-    gsize len = 0;
-    gboolean ok = g_file_get_contents(path, &data, &len, NULL);
-    g_unlink(path);
-    if (!ok) {
+    if (resp_download_file(req, XLSX_TYPE, filename, x->path, true) < 0) {
         resp_error(req, 500);
         return -1;
     }
-    resp_download(req, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                  filename, data, len);
-    g_free(data);
     return 0;
 }
+
+int xlsx_send(Request *req, const char *filename, const char *sheet, const XlsxColumn *cols,
+              const PGresult *res, const char *total_label)
+{
+    XlsxSheet *x = xlsx_begin(req, sheet, cols);
+    if (!x) {
+        resp_error(req, 500);
+        return -1;
+    }
+    xlsx_rows(x, res);
+    return xlsx_end(x, filename, total_label);
+}
+
+#define EXPORT_FETCH 2000
 
 void xlsx_export_list(Request *req, SqlBuf *q, const char *prefix, const char *sheet_msgid,
                       const XlsxColumn *cols, const char *module, const char *object_type)
@@ -162,11 +210,19 @@ void xlsx_export_list(Request *req, SqlBuf *q, const char *prefix, const char *s
         resp_error(req, 503);
         return;
     }
-    PGresult *rows = sql_exec(q);
-    if (!rows) {
-        db_rollback(req->arena);
-        resp_error(req, 500);
-        return;
+    /* A cursor hands the rows over EXPORT_FETCH at a time; each batch goes into the sheet and
+     * is freed before the next, so memory stays flat however many rows match. */
+    g_string_prepend(q->sql, "DECLARE kx_export NO SCROLL CURSOR FOR ");
+    XlsxSheet *x = sql_exec(q) ? xlsx_begin(req, i18n_get(req->lang, sheet_msgid), cols) : NULL;
+    bool ok = x != NULL;
+    for (int n = EXPORT_FETCH; ok && n == EXPORT_FETCH;) {
+        PGresult *chunk = db_run(NULL, "FETCH " G_STRINGIFY(EXPORT_FETCH) " FROM kx_export", 0, NULL, false);
+        ok = chunk != NULL;
+        if (ok) {
+            n = PQntuples(chunk);
+            xlsx_rows(x, chunk);
+            PQclear(chunk);
+        }
     }
     const char *file = arena_printf(req->arena, "%s-%s.xlsx", prefix, PQgetvalue(day, 0, 0));
     /* The label names the file, the row count and the filters: data, the same in every language. */
@@ -175,14 +231,15 @@ void xlsx_export_list(Request *req, SqlBuf *q, const char *prefix, const char *s
     const char *filters = list_query_with(req, names, values, 1);
     AuditDiff *d = audit_diff_new(req->arena);
     audit_diff(d, "filters", "", *filters ? filters + 1 : "");
-    if (audit_write(req, module, "export", object_type, 0,
-                    arena_printf(req->arena, "%s (%d)", file, PQntuples(rows)), d, "ok") < 0) {
+    if (!ok || audit_write(req, module, "export", object_type, 0,
+                           arena_printf(req->arena, "%s (%ld)", file, xlsx_row_count(x)), d, "ok") < 0) {
+        xlsx_abort(x);
         db_rollback(req->arena);
         resp_error(req, 500);
         return;
     }
-    if (xlsx_send(req, file, i18n_get(req->lang, sheet_msgid), cols, rows, NULL) < 0) {
-        db_rollback(req->arena); /* xlsx_send has answered 500 */
+    if (xlsx_end(x, file, NULL) < 0) {
+        db_rollback(req->arena); /* xlsx_end has answered 500 */
         return;
     }
     if (db_commit(req->arena) < 0) {

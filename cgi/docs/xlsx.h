@@ -25,14 +25,28 @@ typedef struct XlsxColumn {
     int width;          /* characters; 0 = 14 */
 } XlsxColumn;
 
+#define XLSX_MAX_COLS 64
+#define XLSX_TYPE "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+/* A worksheet written in steps, for results that come in batches (a cursor): xlsx_begin (NULL
+ * when no temp file can be made; nothing answered), xlsx_rows for each batch (columns are found
+ * by name in the first one), then xlsx_end, which answers with the file (streamed from disk) or
+ * with 500 and returns -1; or xlsx_abort to give up. */
+typedef struct XlsxSheet XlsxSheet;
+XlsxSheet *xlsx_begin(Request *req, const char *sheet, const XlsxColumn *cols);
+void xlsx_rows(XlsxSheet *x, const PGresult *res);
+long xlsx_row_count(const XlsxSheet *x);
+int xlsx_end(XlsxSheet *x, const char *filename, const char *total_label);
+void xlsx_abort(XlsxSheet *x);
+
 /* Writes res as one worksheet and answers the request with the file (Content-Disposition:
  * filename). cols ends with {NULL}. total_label, when not NULL, adds a totals row summing the
  * XL_AMOUNT/XL_QTY columns with formulas. Returns 0, or -1 after answering 500. */
 int xlsx_send(Request *req, const char *filename, const char *sheet, const XlsxColumn *cols,
               const PGresult *res, const char *total_label);
 
-/* The audited list export every module uses: in one transaction it runs q (the list's query
- * without LIMIT), writes the audit row (module, "export", object_type; label
+/* The audited list export every module uses: in one transaction it reads q (the list's query
+ * without LIMIT) through a cursor in batches, writes the audit row (module, "export", object_type; label
  * "<prefix>-YYYYMMDD.xlsx (rows)"; changed field "filters" = the list's query string), and answers
  * with the file. No audit row, no file: a failure answers 500/503 and sends nothing. */
 void xlsx_export_list(Request *req, SqlBuf *q, const char *prefix, const char *sheet_msgid,

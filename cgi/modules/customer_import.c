@@ -24,6 +24,7 @@
 #include "../core/log.h"
 #include "../core/perm.h"
 #include "../core/response.h"
+#include "../docs/xlsx.h"
 #include "../core/router.h"
 #include "../core/scope.h"
 #include "../core/tabular.h"
@@ -1457,20 +1458,16 @@ static void book_text(Book *b, lxw_worksheet *ws, int row, int col, const char *
 static int book_send(Request *req, Book *b, const char *filename)
 {
     lxw_error err = workbook_close(b->wb);
-    gchar *data = NULL;
-    gsize len = 0;
-    gboolean ok = err == LXW_NO_ERROR && g_file_get_contents(b->path, &data, &len, NULL);
     if (err != LXW_NO_ERROR)
         log_error("import xlsx: %s", lxw_strerror(err));
-    g_unlink(b->path);
+    bool ok = err == LXW_NO_ERROR && resp_download_file(req, XLSX_TYPE, filename, b->path, true) == 0;
+    if (!ok)
+        g_unlink(b->path);
     g_free(b->path);
     if (!ok) {
         resp_error(req, 500);
         return -1;
     }
-    resp_download(req, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                  filename, data, len);
-    g_free(data);
     return 0;
 }
 
@@ -1499,7 +1496,7 @@ static PGresult *owner_rows(Request *req)
         return NULL;
     sql_add(q, arena_printf(req->arena, " ORDER BY lower(u.display_name), lower(u.username), u.id LIMIT %d",
                             OWNER_OPTIONS_MAX));
-    return sql_exec(q);
+    return sql_exec_prepared(q);
 }
 
 static int push_owner_options(Request *req, View *v, long selected)
@@ -2051,15 +2048,8 @@ static void failed_xlsx(Request *req)
     g_autofree gchar *kept = g_build_filename(im->dir, "failed.xlsx", NULL);
     const char *fname = arena_printf(req->arena, "%s.xlsx", strcmp(req->lang, "en") == 0 ? "failed-rows" : "导入失败行");
     if (im->committed) {
-        gchar *data = NULL;
-        gsize len = 0;
-        if (!g_file_get_contents(kept, &data, &len, NULL)) {
+        if (resp_download_file(req, XLSX_TYPE, fname, kept, false) < 0)
             resp_error(req, 404);
-            return;
-        }
-        resp_download(req, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                      fname, data, len);
-        g_free(data);
         return;
     }
     if (!im->mapped) {
