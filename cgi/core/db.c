@@ -206,6 +206,28 @@ void db_memo_free(GHashTable **memo)
     *memo = NULL;
 }
 
+int db_send(const char *sql)
+{
+    last_state[0] = '\0';
+    last_lost = false;
+    if (!PQsendQueryParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0)) {
+        note_failure(sql, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+PGresult *db_receive(const char *sql)
+{
+    PGresult *r = PQgetResult(conn), *extra;
+    while ((extra = PQgetResult(conn))) /* a statement's results end with NULL */
+        PQclear(extra);
+    if (r && result_ok(r))
+        return r;
+    note_failure(sql, r);
+    return NULL;
+}
+
 const char *db_sqlstate(void)
 {
     return last_state;

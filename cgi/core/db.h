@@ -44,6 +44,13 @@ PGresult *db_execv_memo(GHashTable **memo, const char *sql, int n, const char *c
                   (const char *[]){__VA_ARGS__})
 void db_memo_free(GHashTable **memo);
 
+/* A statement without parameters sent now and its result collected later, so the caller can
+ * work meanwhile (an export writes one batch of rows while the database reads the next).
+ * Nothing else may use the connection in between. db_receive returns a result the caller
+ * PQclears, or NULL on failure (logged, db_sqlstate() set). */
+int db_send(const char *sql);
+PGresult *db_receive(const char *sql);
+
 /* SQLSTATE of the last failed statement ("" if none). */
 const char *db_sqlstate(void);
 /* True when the last failure was a lost connection (the request should answer 503). */
