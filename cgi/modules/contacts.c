@@ -638,7 +638,10 @@ static void list_page(Request *req)
     view_set_int(v, "is_q_short", f->q && f->q_short);
     view_set_int(v, "is_filtered", f->any);
     view_set_rows(v, "owners", orows);
-    view_set_rows(v, "rows", rows);
+    if (view_set_rows_html(v, "rows_html", rows, "contacts/list_row") < 0) {
+        resp_error(req, 500);
+        return;
+    }
     view_set_int(v, "n_rows", PQntuples(rows));
     list_push(ls, v);
     view_set_int(v, "has_export", auth_can(req, "contacts.export"));
