@@ -83,6 +83,15 @@ void app_dispatch(Request *req)
         g_free(enc);
         return;
     }
+    if (req->multipart_len) {
+        /* Files only for routes that take them, and only from a signed-in user (the gate above):
+         * the body is read now, the CSRF token inside it checked next. */
+        int rc = route->flags & ROUTE_UPLOAD ? req_read_multipart(req) : 415;
+        if (rc) {
+            resp_error(req, rc);
+            return;
+        }
+    }
     if (post && !csrf_check(req)) {
         log_warn("csrf check failed for %s %s", req->method, req->path);
         resp_error(req, 403);

@@ -197,8 +197,12 @@ int req_parse(Request *req)
         return 413;
     if (len == 0)
         return 0;
-    if (upload_is_multipart(req->content_type)) /* streamed: files go to disk, not memory */
-        return upload_read_request(req, (size_t)len);
+    if (upload_is_multipart(req->content_type)) {
+        /* Read later, by the front door, once the route is known to take files and the caller
+         * is signed in (req_read_multipart): nobody anonymous makes the worker write to disk. */
+        req->multipart_len = (size_t)len;
+        return 0;
+    }
     char *body = arena_alloc(req->arena, (size_t)len + 1);
     int got = FCGX_GetStr(body, (int)len, req->fcgx->in);
     if (got != (int)len)
@@ -209,4 +213,11 @@ int req_parse(Request *req)
         return req_parse_urlencoded(req->arena, body, (size_t)len, &req->form);
     /* Other bodies (JSON, raw) are left to the handler. */
     return 0;
+}
+
+int req_read_multipart(Request *req)
+{
+    size_t len = req->multipart_len;
+    req->multipart_len = 0;
+    return len ? upload_read_request(req, len) : 0; /* streamed: files go to disk, not memory */
 }

@@ -58,6 +58,7 @@ typedef struct Request {
     ParamList form;
     ParamList cookies;
     UploadList files; /* file parts of a multipart body (upload.h); req_file() finds one */
+    size_t multipart_len; /* a multipart body not read yet (req_read_multipart) */
     const char *args[4]; /* pattern captures such as {id}, in order */
     int nargs;
 
@@ -78,8 +79,11 @@ typedef struct Request {
     const char *content_type_out;
 } Request;
 
-/* Parse outcome codes: 0 ok, else the HTTP status to answer (400, 413). */
+/* Parse outcome codes: 0 ok, else the HTTP status to answer (400, 413). A multipart body is
+ * left unread (multipart_len) for req_read_multipart. */
 int req_parse(Request *req);
+/* Reads the pending multipart body into form and files: 0, 400 or 413. */
+int req_read_multipart(Request *req);
 /* Parses an application/x-www-form-urlencoded string into list (limits from cfg).
  * Returns 0, 400 (bad encoding / not UTF-8) or 413 (too many or too long fields). */
 int req_parse_urlencoded(Arena *a, const char *s, size_t len, ParamList *list);

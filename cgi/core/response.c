@@ -145,6 +145,8 @@ static const struct {
      N_("This address does not accept that kind of request.")},
     {413, "Payload Too Large", N_("Request too large"),
      N_("The data sent is larger than the server accepts.")},
+    {415, "Unsupported Media Type", N_("Files not accepted here"),
+     N_("This address does not take uploaded files.")},
     {429, "Too Many Requests", N_("Too many requests"),
      N_("Too many attempts. Please wait a moment and try again.")},
     {500, "Internal Server Error", N_("Something went wrong"),
@@ -174,8 +176,11 @@ void resp_error(Request *req, int status)
     size_t i = 0;
     while (i < G_N_ELEMENTS(errors) - 1 && errors[i].status != status)
         i++;
-    if (errors[i].status != status)
-        i = 6; /* 500 */
+    if (errors[i].status != status) { /* unknown: the 500 page */
+        i = 0;
+        while (errors[i].status != 500)
+            i++;
+    }
     if (status == 503)
         resp_header(req, "Retry-After", "5");
     View *v = view_new(req);

@@ -9,6 +9,7 @@ typedef void (*Handler)(Request *req);
 enum RouteFlags {
     ROUTE_PUBLIC = 1 << 0, /* no login needed (login page, health, static-ish helpers) */
     ROUTE_NODB = 1 << 1,   /* the handler copes with the database being away itself */
+    ROUTE_UPLOAD = 1 << 2, /* takes multipart/form-data (files); never with ROUTE_PUBLIC */
 };
 
 typedef struct Route {

@@ -2284,7 +2284,7 @@ static void done_page(Request *req)
 
 static const Route routes[] = {
     {"GET", "/customers/import", start_page, "customers.create", 0},
-    {"POST", "/customers/import", upload, "customers.create", 0},
+    {"POST", "/customers/import", upload, "customers.create", ROUTE_UPLOAD},
     {"GET", "/customers/import/template.xlsx", template_xlsx, "customers.create", 0},
     {"GET", "/customers/import/map", map_page, "customers.create", 0},
     {"POST", "/customers/import/map", map_submit, "customers.create", 0},

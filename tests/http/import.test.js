@@ -218,6 +218,28 @@ test('the import needs the right to create customers', async () => {
   }
 });
 
+test('files are read only for a signed-in user on a route that takes them', async () => {
+  const fd = () => {
+    const f = new FormData();
+    f.set('file', new Blob([csv([['客户名称'], ['某某有限公司']])]), 'x.csv');
+    return f;
+  };
+  // Anonymous: sent to the login page before the body is read (no temp file, no CSRF question).
+  const anon = new Client({ lang: 'en' });
+  const res = await anon.request('POST', '/customers/import', { body: fd() });
+  assert.equal(res.status, 303);
+  assert.match(res.headers.get('location'), /^\/login\?next=/);
+  // Signed in, but a route without uploads: 415, whatever the form holds.
+  const c = await as('imp');
+  for (const url of ['/customers/new', '/lang', '/account/password']) {
+    const r = await c.request('POST', url, { body: fd() });
+    assert.equal(r.status, 415, url);
+    assert.match(r.text, /does not take uploaded files/);
+  }
+  const login = await anon.request('POST', '/login', { body: fd() });
+  assert.equal(login.status, 415, 'public routes take no files either');
+});
+
 test('an upload is forgotten after 24 hours', async () => {
   const c = await as('imp');
   const up = await upload(c, csv([['客户名称'], [`过期${tag}有限公司`]]), 'old.csv');
