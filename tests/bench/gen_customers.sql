@@ -123,7 +123,7 @@ WITH g AS MATERIALIZED (
                            province_id, city_id, address, phone, phone_key, website, tax_id, owner_id, status,
                            credit_limit, payment_terms, last_contact_on, pool_since, created_by, created_at,
                            updated_at)
-    SELECT 'KH' || lpad(i::text, 6, '0'),
+    SELECT 'KH' || lpad(i::text, greatest(6, length(i::text)), '0'),
            CASE WHEN r[5] < 0.05 THEN core || word || '（' || prefix || '）' || legal
                 ELSE prefix || core || word || legal END,
            prefix || core || word,
