@@ -156,7 +156,7 @@ static const Choice reset_choices[] = {
     {"daily", N_("Every day")},
     {"monthly", N_("Every month")},
     {"yearly", N_("Every year")},
-    {"never", N_("Never")},
+    {"never", N_("Never (one running sequence)")},
     {NULL, NULL},
 };
 

@@ -131,6 +131,18 @@ test('no zh_CN.ini translation is empty', () => {
   assert.deepEqual(empty, [], `empty translations in zh_CN.ini:\n${empty.join('\n')}`);
 });
 
+test('each string is translated in one file only (a second entry would silently shadow the first)', () => {
+  const seen = new Map();
+  const twice = [];
+  for (const name of readdirSync(zhDir).filter((n) => n.endsWith('.ini')).sort()) {
+    for (const k of readCatalogueFile(path.join(zhDir, name)).keys()) {
+      if (seen.has(k)) twice.push(`${k}: ${seen.get(k)} and ${name}`);
+      else seen.set(k, name);
+    }
+  }
+  assert.deepEqual(twice, [], `move shared strings to core.ini:\n${twice.join('\n')}`);
+});
+
 test('zh_CN.ini has its entries in a [messages] group', () => {
   assert.ok(readCatalogue(zhFile).size > 20);
 });
