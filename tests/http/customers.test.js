@@ -390,6 +390,45 @@ test('a long list counts to a bound, pages on past it, and counts exactly on req
   assert.deepEqual(idsOf(first.text), all.slice(0, 50));
 });
 
+test('a quick search by someone who sees everything lists live matches newest first, kept in step by every change', async () => {
+  // This caller's search is answered from customer_search alone (migration 0013): its live flag
+  // and change time must follow archiving, releasing to the pool, edits and contacts.
+  const everyone = role(`cs_all_${tag}`, 'all', { customers: ALL, contacts: ALL });
+  const boss = makeUser('csall');
+  sql(`INSERT INTO user_roles (user_id, role_id) VALUES (:'p1', :'p2')`, idOf(boss.username), everyone);
+  const c = new Client({ lang: 'en' });
+  await c.login(boss.username, boss.password);
+  const key = `远景${tag}`;
+  const a = await create('sales', { name: `${key}甲有限公司` });
+  const b = await create('sales', { name: `${key}乙有限公司` });
+  const d = await create('sales2', { name: `其他${tag}丙有限公司`, contact_name: `${key}联系人` });
+  const gone = await create('sales', { name: `${key}丁有限公司` });
+  const pool = await create('sales', { name: `${key}戊有限公司` });
+  const q = encodeURIComponent(key);
+  const ids = async () => [...(await c.get(`/customers?q=${q}`)).text.matchAll(/name="id" value="(\d+)"/g)]
+    .map((m) => Number(m[1]));
+  const truth = () => sql(`SELECT c.id FROM customers c WHERE c.owner_id IS NOT NULL AND NOT c.archived
+      AND (c.name LIKE :'p1' OR EXISTS (SELECT 1 FROM contacts k WHERE k.customer_id = c.id AND k.name LIKE :'p1'))
+      ORDER BY c.updated_at DESC, c.id DESC`, `%${key}%`).map((r) => Number(r[0]));
+  assert.deepEqual(await ids(), [pool, gone, d, b, a]);
+
+  const s = await as('sales');
+  assert.equal((await s.post(`/customers/${gone}/archive`, {}, { from: `/customers/${gone}` })).status, 303);
+  // Released to the public pool (the pool's own pages are tested in rights.test.js).
+  sql(`UPDATE customers SET owner_id = NULL, pool_since = now() WHERE id = :'p1'`, pool);
+  // An edit moves a customer to the top.
+  sql(`UPDATE customers SET remarks = 'x', updated_at = now() + interval '1 minute' WHERE id = :'p1'`, a);
+  assert.deepEqual(await ids(), truth());
+  assert.deepEqual(await ids(), [a, d, b]);
+  // A contact renamed away takes its customer out of the results.
+  sql(`UPDATE contacts SET name = '改名' || id WHERE customer_id = :'p1'`, d);
+  assert.deepEqual(await ids(), [a, b]);
+  // The same list through the general path (another sort) holds the same customers.
+  const other = [...(await c.get(`/customers?q=${q}&sort=created&dir=desc`)).text.matchAll(/name="id" value="(\d+)"/g)]
+    .map((m) => Number(m[1]));
+  assert.deepEqual(other.sort(), [a, b].sort());
+});
+
 test('saved searches: save a cleaned query under a name, list it, delete it (only one\'s own)', async () => {
   const c = await as('sales');
   const res = await c.post('/customers/searches', { name: `华通活跃${tag}`, query: `q=华通&status=active&evil=<x>&page=3` },
