@@ -2,7 +2,8 @@
 # stack.sh — the local stack: PostgreSQL cluster, kexin worker pool and nginx, all under one var/ folder.
 # usage: scripts/stack.sh run|start|stop|status|pg-restart|pg-stop|pg-start
 # env:   KEXIN_VAR (default ./var), PORT (default 8080), KEXIN_DEMO=0 to skip demo data,
-#        KEXIN_WORKERS, KEXIN_PG_FAST=1 (throw-away cluster: no fsync)
+#        KEXIN_WORKERS, KEXIN_PG_FAST=1 (throw-away cluster: no fsync),
+#        KEXIN_PG_SHARED_BUFFERS (when the cluster is created; default 256MB)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,7 +52,7 @@ pg_init() {
     echo "unix_socket_directories = '$PGRUN'"
     echo "unix_socket_permissions = 0700"
     echo "max_connections = 200"
-    echo "shared_buffers = 256MB"
+    echo "shared_buffers = ${KEXIN_PG_SHARED_BUFFERS:-256MB}"
     echo "timezone = 'UTC'"
     echo "log_min_duration_statement = 1000"
     if [ "${KEXIN_PG_FAST:-0}" = 1 ]; then

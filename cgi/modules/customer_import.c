@@ -331,6 +331,33 @@ static Import *import_load(Request *req)
     return im;
 }
 
+/* Progress of a commit, for the preview page to show while it waits: "done total" in the
+ * import's directory, replaced atomically after each batch of rows. */
+static void progress_write(const Import *im, int done, int total)
+{
+    g_autofree gchar *path = g_build_filename(im->dir, "progress", NULL);
+    char buf[48];
+    snprintf(buf, sizeof buf, "%d %d\n", done, total);
+    g_file_set_contents(path, buf, -1, NULL); /* only the progress bar misses a step if it fails */
+}
+
+/* GET /customers/import/progress?t=: 200 {"done": n, "total": m, "committed": bool} while the
+ * import's commit runs (and after it), 404 like every step for anyone else's import. Numbers
+ * only: no text of the file goes into it. */
+static void progress_page(Request *req)
+{
+    Import *im = import_load(req);
+    if (!im)
+        return;
+    g_autofree gchar *path = g_build_filename(im->dir, "progress", NULL);
+    g_autofree gchar *text = NULL;
+    int done = 0, total = 0;
+    if (g_file_get_contents(path, &text, NULL, NULL) && sscanf(text, "%d %d", &done, &total) != 2)
+        done = total = 0;
+    resp_json(req, 200, arena_printf(req->arena, "{\"done\":%d,\"total\":%d,\"committed\":%s}", done, total,
+                                     im->committed ? "true" : "false"));
+}
+
 static const char *import_url(Request *req, const Import *im, const char *step)
 {
     return arena_printf(req->arena, "/customers/import/%s?t=%s", step, im->token);
@@ -1355,6 +1382,8 @@ static int evaluate(Request *req, Eval *ev)
         }
         req->arena = ev->main;
         arena_free(scratch);
+        if (ev->commit)
+            progress_write(ev->im, start + BATCH_ROWS < nrows ? start + BATCH_ROWS : nrows, nrows);
     }
     return rc;
 }
@@ -2164,6 +2193,7 @@ static void commit(Request *req)
     gint64 t0 = g_get_monotonic_time();
     Sheet sh;
     const char *msg = NULL;
+    progress_write(im, 0, 0); /* reading the file: no total yet */
     if (sheet_read(req, im->src_path, -1, &sh, &msg, NULL, NULL) < 0) {
         close(lock);
         resp_error(req, 500);
@@ -2292,6 +2322,7 @@ static const Route routes[] = {
     {"POST", "/customers/import/preview", map_submit, "customers.create", 0},
     {"GET", "/customers/import/failed.xlsx", failed_xlsx, "customers.create", 0},
     {"POST", "/customers/import/commit", commit, "customers.create", 0},
+    {"GET", "/customers/import/progress", progress_page, "customers.create", 0},
     {"GET", "/customers/import/done", done_page, "customers.create", 0},
     {NULL, NULL, NULL, NULL, 0},
 };

@@ -8,6 +8,9 @@
 //   form[data-check-url]            while typing, asks the URL (GET, ?name=&phone=&tax_id=&mobile=
 //                                   &id=) about duplicates and shows the answer in
 //                                   [data-check-output], whose data-msg-* hold the wording.
+//   form[data-progress-url]         on submit, shows [data-progress-box] and asks the URL every
+//                                   half second for {done, total} until the answer page arrives
+//                                   (the page stays live while the form's request runs).
 'use strict';
 document.addEventListener('DOMContentLoaded', () => {
   // --- dependent selects ---------------------------------------------------------------------
@@ -126,5 +129,34 @@ document.addEventListener('DOMContentLoaded', () => {
       if (!input) continue;
       input.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(check, 400); });
     }
+  });
+
+  // --- progress of a long form post (the import's commit) ------------------------------------
+  document.querySelectorAll('form[data-progress-url]').forEach((form) => {
+    const box = form.querySelector('[data-progress-box]');
+    if (!box) return;
+    const bar = box.querySelector('progress');
+    const text = box.querySelector('[data-progress-text]');
+    form.addEventListener('submit', () => {
+      box.hidden = false;
+      form.querySelectorAll('button[type=submit]').forEach((b) => { b.disabled = true; });
+      const poll = async () => {
+        try {
+          const res = await fetch(form.dataset.progressUrl, {
+            credentials: 'same-origin', headers: { accept: 'application/json' },
+          });
+          if (res.ok) {
+            const p = await res.json();
+            if (p.total > 0) {
+              bar.max = p.total;
+              bar.value = p.done;
+              text.textContent = box.dataset.msgRows.replace('%1', p.done.toLocaleString()).replace('%2', p.total.toLocaleString());
+            }
+          }
+        } catch (e) { /* the bar is a courtesy: the answer page says what happened */ }
+        setTimeout(poll, 500);
+      };
+      setTimeout(poll, 300);
+    });
   });
 });

@@ -683,7 +683,20 @@ test('10,000 rows with their contacts commit in one go', { timeout: 2400000 }, a
   assert.match(pv.html, /No problems found/);
   const estimate = text(pv.html).match(/importing them will take about (\d+) s/)?.[1];
   const t1 = Date.now();
+  // While the commit runs, the preview page's progress bar asks how far it got.
+  const seen = [];
+  let running = true;
+  const watcher = (async () => {
+    while (running) {
+      const p = await c.get(`/customers/import/progress?t=${t}`);
+      assert.equal(p.status, 200);
+      seen.push(JSON.parse(p.text));
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
   const res = await commit(c, t, pv);
+  running = false;
+  await watcher;
   let tCommit = Date.now() - t1;
   if (res.status === 504) {
     // nginx gave up waiting (fastcgi_read_timeout); the worker goes on and finishes the transaction.
@@ -701,4 +714,11 @@ test('10,000 rows with their contacts commit in one go', { timeout: 2400000 }, a
   assert.equal(customerCount(`万行${tag}%`), 10000);
   assert.equal(Number(sql(`SELECT count(*) FROM contacts k JOIN customers c ON c.id = k.customer_id
                             WHERE c.name LIKE :'p1' AND k.is_primary`, `万行${tag}%`)[0][0]), 10000);
+  // Progress: it moved through the rows in order and ended complete; it is the importer's alone.
+  const moving = seen.filter((p) => p.total === 10000 && p.done > 0 && p.done < 10000);
+  assert.ok(moving.length > 0, `progress seen while committing: ${JSON.stringify(seen.slice(0, 20))}`);
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i].done >= seen[i - 1].done || seen[i].total === 0);
+  const end = await c.get(`/customers/import/progress?t=${t}`);
+  assert.deepEqual(JSON.parse(end.text), { done: 10000, total: 10000, committed: true });
+  assert.equal((await (await as('imp2')).get(`/customers/import/progress?t=${t}`)).status, 404);
 });
