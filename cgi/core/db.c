@@ -246,9 +246,19 @@ bool db_lost(void)
     return last_lost;
 }
 
+static unsigned tx_serial; /* counts BEGINs: what was cached for one transaction knows its own */
+
 int db_begin(Arena *a)
 {
-    return db_exec0(a, "BEGIN") ? 0 : -1;
+    if (!db_exec0(a, "BEGIN"))
+        return -1;
+    tx_serial++;
+    return 0;
+}
+
+unsigned db_tx_current(void)
+{
+    return conn && PQtransactionStatus(conn) == PQTRANS_INTRANS ? tx_serial : 0;
 }
 
 int db_commit(Arena *a)

@@ -60,6 +60,9 @@ bool db_lost(void);
  * serialization failure or deadlock; fn returns 0 to commit, non-zero to roll back.
  * Returns fn's result, or -1 when the database failed. */
 int db_begin(Arena *a);
+/* A number naming the transaction open now (begun by db_begin), 0 when none is open or it
+ * failed: state kept for one transaction compares it to know it still applies. */
+unsigned db_tx_current(void);
 int db_commit(Arena *a);
 void db_rollback(Arena *a);
 int db_tx(Arena *a, int (*fn)(Arena *a, void *ctx), void *ctx);

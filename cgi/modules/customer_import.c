@@ -22,6 +22,7 @@
 #include "../core/dedup.h"
 #include "../core/i18n.h"
 #include "../core/log.h"
+#include "../core/numbering.h"
 #include "../core/perm.h"
 #include "../core/response.h"
 #include "../docs/xlsx.h"
@@ -2204,6 +2205,7 @@ static void commit(Request *req)
     ev.im = im;
     ev.sh = &sh;
     ev.commit = true;
+    ev.failed_row = -1;
     /* Thousands of small statements run in this transaction, among them the customer module's
      * audit snapshot with its eight joins: planning each one afresh with every join order would
      * cost more than running it, so the joins are planned in the order they are written. */
@@ -2213,7 +2215,12 @@ static void commit(Request *req)
         resp_error(req, 503);
         return;
     }
-    int rc = evaluate(req, &ev);
+    /* Customer numbers for every row in one step (the unused ones go back before the commit). */
+    int rc = sh.rows->len ? numbering_reserve(req->arena, "customer", (long)sh.rows->len) : 0;
+    if (rc == 0)
+        rc = evaluate(req, &ev);
+    if (rc == 0)
+        rc = numbering_release(req->arena);
     const char *seen = req_form(req, "digest");
     bool changed = rc == 0 && (!seen || strcmp(seen, eval_digest(&ev)) != 0);
     bool blocked = rc == 0 && im->mode == MODE_STOP && ev.n.errors > 0;

@@ -682,6 +682,8 @@ test('10,000 rows with their contacts commit in one go', { timeout: 2400000 }, a
   assert.deepEqual(pv.counts, { created: 10000, updated: 0, contacts: 10000, skipped: 0, errors: 0 });
   assert.match(pv.html, /No problems found/);
   const estimate = text(pv.html).match(/importing them will take about (\d+) s/)?.[1];
+  const counter = () => Number(sql(`SELECT coalesce(sum(last_value), 0) FROM doc_counters WHERE doc_type = 'customer'`)[0][0]);
+  const c0 = counter();
   const t1 = Date.now();
   // While the commit runs, the preview page's progress bar asks how far it got.
   const seen = [];
@@ -714,6 +716,10 @@ test('10,000 rows with their contacts commit in one go', { timeout: 2400000 }, a
   assert.equal(customerCount(`万行${tag}%`), 10000);
   assert.equal(Number(sql(`SELECT count(*) FROM contacts k JOIN customers c ON c.id = k.customer_id
                             WHERE c.name LIKE :'p1' AND k.is_primary`, `万行${tag}%`)[0][0]), 10000);
+  // The numbers were taken in one step for all rows and exactly the used ones kept: no gap.
+  assert.equal(counter() - c0, 10000);
+  const codes = sql(`SELECT min(code), max(code) FROM customers WHERE name LIKE :'p1'`, `万行${tag}%`)[0];
+  assert.deepEqual(codes.map((x) => Number(x.replace(/\D/g, ''))), [c0 + 1, c0 + 10000]);
   // Progress: it moved through the rows in order and ended complete; it is the importer's alone.
   const moving = seen.filter((p) => p.total === 10000 && p.done > 0 && p.done < 10000);
   assert.ok(moving.length > 0, `progress seen while committing: ${JSON.stringify(seen.slice(0, 20))}`);
