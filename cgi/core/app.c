@@ -162,6 +162,8 @@ void app_handle(FCGX_Request *fcgx)
     log_msg("access", "%s %s %s %d %s %s %ld.%03ldms", req.id, req.client_addr ? req.client_addr : "-",
             req.method ? req.method : "-", req.status, path, user, (long)(us / 1000),
             (long)(us % 1000));
+    if (audit_batch_pending())
+        log_error("%s: audit rows queued but never written (audit_batch_end missing)", req.id);
     db_memo_free(&req.memo);
     arena_free(req.arena);
 }

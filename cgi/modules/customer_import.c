@@ -2217,8 +2217,13 @@ static void commit(Request *req)
     }
     /* Customer numbers for every row in one step (the unused ones go back before the commit). */
     int rc = sh.rows->len ? numbering_reserve(req->arena, "customer", (long)sh.rows->len) : 0;
+    audit_batch_begin(req); /* an audit row per customer and per contact, 1,000 per statement */
     if (rc == 0)
         rc = evaluate(req, &ev);
+    if (rc == 0 && audit_batch_end(req) < 0)
+        rc = -1;
+    else if (rc != 0)
+        audit_batch_pending(); /* it is all rolled back: nothing to write */
     if (rc == 0)
         rc = numbering_release(req->arena);
     const char *seen = req_form(req, "digest");
