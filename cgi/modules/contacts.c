@@ -46,18 +46,22 @@ static const char CONTACT_FORM_SQL[] =
 
 /* What the audit trail records of a contact (customer_id lets a customer's history find the rows
  * of contacts deleted since). */
-static const char CONTACT_SNAPSHOT_SQL[] =
-    "SELECT customer_id::text AS customer_id, name, title, department, mobile, phone, email, wechat,"
-    "       coalesce(birthday::text, '') AS birthday,"
-    "       CASE WHEN is_primary THEN 'true' ELSE 'false' END AS is_primary, remarks"
-    "  FROM contacts WHERE id = $1";
+/* The audited fields of a contact, as text (snapshots and the insert's answer). */
+#define CONTACT_SNAPSHOT_COLUMNS                                                                   \
+    "customer_id::text AS customer_id, name, title, department, mobile, phone, email, wechat,"    \
+    " coalesce(birthday::text, '') AS birthday,"                                                  \
+    " CASE WHEN is_primary THEN 'true' ELSE 'false' END AS is_primary, remarks"
 
+static const char CONTACT_SNAPSHOT_SQL[] = "SELECT " CONTACT_SNAPSHOT_COLUMNS " FROM contacts WHERE id = $1";
+
+/* Inserts and answers the new contact's snapshot with its id (one round trip). */
 static const char CONTACT_INSERT_SQL[] =
-    "INSERT INTO contacts (customer_id, name, title, department, mobile, phone, email, wechat,"
+    "WITH c AS (INSERT INTO contacts (customer_id, name, title, department, mobile, phone, email, wechat,"
     "  birthday, is_primary, remarks)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, '')::date,"
     "  $10::boolean OR NOT EXISTS (SELECT 1 FROM contacts WHERE customer_id = $1 AND is_primary), $11)"
-    " RETURNING id";
+    " RETURNING *)"
+    " SELECT " CONTACT_SNAPSHOT_COLUMNS ", id FROM c";
 
 static const char CONTACT_UPDATE_SQL[] =
     "UPDATE contacts SET name = $3, title = $4, department = $5, mobile = $6, phone = $7, email = $8,"
@@ -91,8 +95,9 @@ static void diff_rows(AuditDiff *d, const PGresult *old, const PGresult *now)
         return;
     bool has_old = old && PQntuples(old) == 1, has_now = now && PQntuples(now) == 1;
     for (int c = 0; c < PQnfields(shape); c++)
-        audit_diff(d, PQfname(shape, c), has_old ? db_val(old, 0, c) : "",
-                   has_now ? db_val(now, 0, c) : "");
+        if (strcmp(PQfname(shape, c), "id") != 0) /* the row's own id is not a change */
+            audit_diff(d, PQfname(shape, c), has_old ? db_val(old, 0, c) : "",
+                       has_now ? db_val(now, 0, c) : "");
 }
 
 /* NFKC (full-width digits and dashes as typed with a Chinese IME become ASCII), trimmed, inner
@@ -255,7 +260,7 @@ long contacts_insert(Request *req, Form *f, long customer_id)
     if (own_tx && db_begin(a) < 0)
         return -1;
     bool primary = is_true(form_get(f, "is_primary"));
-    PGresult *ins = NULL, *now = NULL;
+    PGresult *ins = NULL;
     bool ok = db_exec(a, LOCK_CUSTOMER_SQL, cid) &&
               (!primary || db_exec(a, UNSET_PRIMARY_SQL, cid, "0")) &&
               (ins = db_exec(a, CONTACT_INSERT_SQL, cid, form_get(f, "name"), form_get(f, "title"),
@@ -263,14 +268,11 @@ long contacts_insert(Request *req, Form *f, long customer_id)
                              form_get(f, "email"), form_get(f, "wechat"), form_get(f, "birthday"),
                              primary ? "true" : "false", form_get(f, "remarks"))) &&
               PQntuples(ins) == 1;
-    long id = ok ? atol(PQgetvalue(ins, 0, 0)) : -1;
+    long id = ok ? atol(PQgetvalue(ins, 0, PQfnumber(ins, "id"))) : -1;
     if (ok) {
         AuditDiff *d = audit_diff_new(a);
-        ok = (now = db_exec(a, CONTACT_SNAPSHOT_SQL, req_id_text(req, id))) != NULL;
-        if (ok) {
-            diff_rows(d, NULL, now);
-            ok = audit_write(req, "contacts", "create", "contact", id, form_get(f, "name"), d, "ok") == 0;
-        }
+        diff_rows(d, NULL, ins);
+        ok = audit_write(req, "contacts", "create", "contact", id, form_get(f, "name"), d, "ok") == 0;
     }
     if (ok && own_tx)
         ok = db_commit(a) == 0;
