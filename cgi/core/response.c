@@ -85,15 +85,6 @@ static void attachment(Request *req, const char *content_type, const char *filen
     g_string_free(ascii, TRUE);
 }
 
-void resp_download(Request *req, const char *content_type, const char *filename,
-                   const void *data, size_t len)
-{
-    attachment(req, content_type, filename);
-    req->body_file = NULL;
-    g_string_truncate(req->body, 0);
-    g_string_append_len(req->body, data, (gssize)len);
-}
-
 static void remove_file(void *path)
 {
     g_unlink(path);

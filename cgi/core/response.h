@@ -17,15 +17,13 @@ void resp_redirect(Request *req, const char *location);
 void resp_flash(Request *req, const char *kind, const char *msgid);
 void resp_text(Request *req, int status, const char *content_type, const char *body);
 void resp_json(Request *req, int status, const char *json);
-/* A file download: Content-Disposition with an ASCII fallback and RFC 5987 UTF-8 name. */
-void resp_download(Request *req, const char *content_type, const char *filename,
-                   const void *data, size_t len);
-/* The same for a file on disk, streamed in chunks by resp_send (a 100k-row export is never
+/* A file download (Content-Disposition with an ASCII fallback and RFC 5987 UTF-8 name) of a
+ * file on disk, streamed in chunks by resp_send (a 100k-row export is never
  * held in memory). remove: the file is a temp file, deleted when the request ends. Returns -1
  * when the file cannot be opened (nothing set). */
 int resp_download_file(Request *req, const char *content_type, const char *filename,
                        const char *path, bool remove);
-/* The error page for status (400 403 404 405 413 429 500 503) in the user's language. */
+/* The error page for status (400 403 404 405 413 415 429 500 503) in the user's language. */
 void resp_error(Request *req, int status);
 /* True when the local path is safe to redirect to (same site, no scheme, no //). */
 bool resp_local_path(const char *path);

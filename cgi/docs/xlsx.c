@@ -220,18 +220,6 @@ int xlsx_end(XlsxSheet *x, const char *filename, const char *total_label)
     return 0;
 }
 
-int xlsx_send(Request *req, const char *filename, const char *sheet, const XlsxColumn *cols,
-              const PGresult *res, const char *total_label)
-{
-    XlsxSheet *x = xlsx_begin(req, sheet, cols);
-    if (!x) {
-        resp_error(req, 500);
-        return -1;
-    }
-    xlsx_rows(x, res);
-    return xlsx_end(x, filename, total_label);
-}
-
 #define EXPORT_FETCH 2000
 
 void xlsx_export_list(Request *req, SqlBuf *q, const char *prefix, const char *sheet_msgid,

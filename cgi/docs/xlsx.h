@@ -39,12 +39,6 @@ long xlsx_row_count(const XlsxSheet *x);
 int xlsx_end(XlsxSheet *x, const char *filename, const char *total_label);
 void xlsx_abort(XlsxSheet *x);
 
-/* Writes res as one worksheet and answers the request with the file (Content-Disposition:
- * filename). cols ends with {NULL}. total_label, when not NULL, adds a totals row summing the
- * XL_AMOUNT/XL_QTY columns with formulas. Returns 0, or -1 after answering 500. */
-int xlsx_send(Request *req, const char *filename, const char *sheet, const XlsxColumn *cols,
-              const PGresult *res, const char *total_label);
-
 /* The audited list export every module uses: in one transaction it reads q (the list's query
  * without LIMIT) through a cursor in batches, writes the audit row (module, "export", object_type; label
  * "<prefix>-YYYYMMDD.xlsx (rows)"; changed field "filters" = the list's query string), and answers
