@@ -41,40 +41,16 @@ int audit_diff_count(const AuditDiff *d)
     return d ? d->n : 0;
 }
 
-static int insert(Request *req, const char *uid, const char *username, const char *module,
-                  const char *action, const char *object_type, long object_id, const char *label,
-                  const AuditDiff *d, const char *result)
-{
-    char oid[24] = "";
-    if (object_id > 0)
-        snprintf(oid, sizeof oid, "%ld", object_id);
-    int n = d ? d->n : 0;
-    const char *fields = n ? sql_text_array(req->arena, d->field, n) : NULL;
-    const char *befores = n ? sql_text_array(req->arena, d->before, n) : NULL;
-    const char *afters = n ? sql_text_array(req->arena, d->after, n) : NULL;
-    char label_buf[256];
-    g_utf8_strncpy(label_buf, label ? label : "", 60);
-    PGresult *r = db_exec(req->arena,
-        "INSERT INTO audit_log (user_id, username, client_addr, module, action, object_type,"
-        " object_id, object_label, changes, result, request_id)"
-        " VALUES (NULLIF($1, '')::bigint, $2, $3, $4, $5, $6, NULLIF($7, '')::bigint, $8,"
-        "  (SELECT jsonb_object_agg(f, jsonb_build_object('old', o, 'new', v))"
-        "     FROM unnest($9::text[], $10::text[], $11::text[]) AS t(f, o, v)),"
-        "  $12, $13)",
-        uid, username ? username : "", req->client_addr ? req->client_addr : "", module, action,
-        object_type ? object_type : "", oid, label_buf, fields, befores, afters, result, req->id);
-    return r ? 0 : -1;
-}
-
-/* Rows collected by audit_batch_begin, written by flush_batch in one INSERT per AUDIT_BATCH rows.
- * Everything is copied (an import swaps its arena every few hundred rows). The changes of all
- * rows travel as four parallel arrays (row number, field, old, new) and are grouped back into
- * one jsonb per row by PostgreSQL, as for a single row. */
+/* Every audit row goes through one queue and one INSERT: written at once (a queue of one) unless
+ * audit_batch_begin collects them, then AUDIT_BATCH rows per statement. Everything is copied (an
+ * import swaps its arena every few hundred rows). The changes of all rows travel as four
+ * parallel arrays (row number, field, old, new) and are grouped back into one jsonb per row by
+ * PostgreSQL. */
 #define AUDIT_BATCH 1000
 static struct {
     bool on;
     const Request *req;
-    GPtrArray *cols[7]; /* uid, username, module, action, object_type, object_id, label */
+    GPtrArray *cols[8]; /* uid, username, module, action, object_type, object_id, label, result */
     GPtrArray *ch_row, *ch_field, *ch_old, *ch_new;
     int rows;
 } batch;
@@ -86,7 +62,7 @@ static GPtrArray *strings(void)
 
 static void batch_clear(void)
 {
-    for (int c = 0; c < 7; c++)
+    for (int c = 0; c < 8; c++)
         if (batch.cols[c])
             g_ptr_array_set_size(batch.cols[c], 0);
     GPtrArray *ch[] = {batch.ch_row, batch.ch_field, batch.ch_old, batch.ch_new};
@@ -109,9 +85,10 @@ static int flush_batch(Request *req)
         "INSERT INTO audit_log (user_id, username, client_addr, module, action, object_type,"
         " object_id, object_label, changes, result, request_id)"
         " SELECT NULLIF(t.uid, '')::bigint, t.username, $8, t.module, t.action, t.object_type,"
-        "        NULLIF(t.object_id, '')::bigint, t.label, c.changes, 'ok', $9"
-        "   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])"
-        "        WITH ORDINALITY AS t(uid, username, module, action, object_type, object_id, label, n)"
+        "        NULLIF(t.object_id, '')::bigint, t.label, c.changes, t.result, $9"
+        "   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
+        "               $14::text[])"
+        "        WITH ORDINALITY AS t(uid, username, module, action, object_type, object_id, label, result, n)"
         "   LEFT JOIN (SELECT x.r, jsonb_object_agg(x.f, jsonb_build_object('old', x.o, 'new', x.v)) AS changes"
         "                FROM unnest($10::int[], $11::text[], $12::text[], $13::text[]) AS x(r, f, o, v)"
         "               GROUP BY x.r) c ON c.r = t.n"
@@ -120,20 +97,25 @@ static int flush_batch(Request *req)
         array_of(req, batch.cols[3]), array_of(req, batch.cols[4]), array_of(req, batch.cols[5]),
         array_of(req, batch.cols[6]), req->client_addr ? req->client_addr : "", req->id,
         array_of(req, batch.ch_row), array_of(req, batch.ch_field), array_of(req, batch.ch_old),
-        array_of(req, batch.ch_new));
+        array_of(req, batch.ch_new), array_of(req, batch.cols[7]));
     batch_clear();
     return r ? 0 : -1;
 }
 
-void audit_batch_begin(Request *req)
+static void batch_arrays(void)
 {
-    for (int c = 0; c < 7; c++)
+    for (int c = 0; c < 8; c++)
         if (!batch.cols[c])
             batch.cols[c] = strings();
     GPtrArray **ch[] = {&batch.ch_row, &batch.ch_field, &batch.ch_old, &batch.ch_new};
     for (int i = 0; i < 4; i++)
         if (!*ch[i])
             *ch[i] = strings();
+}
+
+void audit_batch_begin(Request *req)
+{
+    batch_arrays();
     batch_clear();
     batch.on = true;
     batch.req = req;
@@ -156,18 +138,21 @@ bool audit_batch_pending(void)
     return pending;
 }
 
-/* Queues one "ok" row of the batch; flushes every AUDIT_BATCH rows. */
-static int queue(Request *req, const char *uid, const char *module, const char *action,
-                 const char *object_type, long object_id, const char *label, const AuditDiff *d)
+/* Queues one row; writes the queue now unless this request collects a batch (then every
+ * AUDIT_BATCH rows). */
+static int queue(Request *req, const char *uid, const char *username, const char *module,
+                 const char *action, const char *object_type, long object_id, const char *label,
+                 const AuditDiff *d, const char *result)
 {
     char oid[24] = "", row[16];
     if (object_id > 0)
         snprintf(oid, sizeof oid, "%ld", object_id);
     char label_buf[256];
     g_utf8_strncpy(label_buf, label ? label : "", 60);
-    const char *vals[7] = {uid, req->user ? req->user->username : "", module, action,
-                           object_type ? object_type : "", oid, label_buf};
-    for (int c = 0; c < 7; c++)
+    const char *vals[8] = {uid, username ? username : "", module, action, object_type ? object_type : "",
+                           oid, label_buf, result ? result : "ok"};
+    batch_arrays();
+    for (int c = 0; c < 8; c++)
         g_ptr_array_add(batch.cols[c], g_strdup(vals[c]));
     batch.rows++;
     snprintf(row, sizeof row, "%d", batch.rows);
@@ -177,7 +162,8 @@ static int queue(Request *req, const char *uid, const char *module, const char *
         g_ptr_array_add(batch.ch_old, g_strdup(d->before[i]));
         g_ptr_array_add(batch.ch_new, g_strdup(d->after[i]));
     }
-    return batch.rows >= AUDIT_BATCH ? flush_batch(req) : 0;
+    bool collecting = batch.on && batch.req == req;
+    return !collecting || batch.rows >= AUDIT_BATCH ? flush_batch(req) : 0;
 }
 
 int audit_write(Request *req, const char *module, const char *action, const char *object_type,
@@ -186,10 +172,8 @@ int audit_write(Request *req, const char *module, const char *action, const char
     char uid[24] = "";
     if (req->user)
         snprintf(uid, sizeof uid, "%ld", req->user->id);
-    if (batch.on && batch.req == req && (!result || strcmp(result, "ok") == 0))
-        return queue(req, uid, module, action, object_type, object_id, label, diff);
-    return insert(req, uid, req->user ? req->user->username : "", module, action, object_type,
-                  object_id, label, diff, result ? result : "ok");
+    return queue(req, uid, req->user ? req->user->username : "", module, action, object_type, object_id,
+                 label, diff, result);
 }
 
 int audit_login(Request *req, long user_id, const char *username, const char *action,
@@ -200,5 +184,5 @@ int audit_login(Request *req, long user_id, const char *username, const char *ac
         snprintf(uid, sizeof uid, "%ld", user_id);
     char name[200];
     g_utf8_strncpy(name, username ? username : "", 64);
-    return insert(req, uid, name, "auth", action, "user", user_id, name, NULL, result);
+    return queue(req, uid, name, "auth", action, "user", user_id, name, NULL, result);
 }

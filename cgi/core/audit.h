@@ -19,7 +19,7 @@ int audit_diff_count(const AuditDiff *d);
 int audit_write(Request *req, const char *module, const char *action, const char *object_type,
                 long object_id, const char *label, const AuditDiff *diff, const char *result);
 /* For an operation that writes thousands of audit rows in one transaction (an import): from
- * audit_batch_begin on, this request's "ok" rows are queued and written 1,000 per statement;
+ * audit_batch_begin on, this request's rows are queued and written 1,000 per statement;
  * audit_batch_end writes the rest and must come before the commit (0 or -1). The rows are the
  * same as one by one, in the same order. audit_batch_pending (the front door, at the end of
  * every request) drops a batch someone forgot to end and says so. */
