@@ -54,14 +54,28 @@ static const char CONTACT_FORM_SQL[] =
 
 static const char CONTACT_SNAPSHOT_SQL[] = "SELECT " CONTACT_SNAPSHOT_COLUMNS " FROM contacts WHERE id = $1";
 
-/* Inserts and answers the new contact's snapshot with its id (one round trip). */
+/* Contacts from arrays, one element per contact ($1 customer_id, $2 name, $3 title, $4 department,
+ * $5 mobile, $6 phone, $7 email, $8 wechat, $9 birthday, $10 is_primary, $11 remarks), inserted
+ * in the arrays' order; answers their snapshots with the ids, in the same order. A customer's
+ * primary contact: the last of its contacts here marked primary (the caller unset the others), or
+ * else its first one here when it has none yet. */
 static const char CONTACT_INSERT_SQL[] =
-    "WITH c AS (INSERT INTO contacts (customer_id, name, title, department, mobile, phone, email, wechat,"
-    "  birthday, is_primary, remarks)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, '')::date,"
-    "  $10::boolean OR NOT EXISTS (SELECT 1 FROM contacts WHERE customer_id = $1 AND is_primary), $11)"
-    " RETURNING *)"
-    " SELECT " CONTACT_SNAPSHOT_COLUMNS ", id FROM c";
+    "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],"
+    "                                $6::text[], $7::text[], $8::text[], $9::text[], $10::boolean[],"
+    "                                $11::text[])"
+    "           WITH ORDINALITY AS u(customer_id, name, title, department, mobile, phone, email,"
+    "                wechat, birthday, is_primary, remarks, ord)),"
+    " p AS (SELECT u.*, CASE WHEN bool_or(u.is_primary) OVER w"
+    "                   THEN u.ord = max(u.ord) FILTER (WHERE u.is_primary) OVER w"
+    "                   ELSE u.ord = min(u.ord) OVER w AND NOT EXISTS (SELECT 1 FROM contacts t"
+    "                        WHERE t.customer_id = u.customer_id AND t.is_primary) END AS primary_now"
+    "       FROM u WINDOW w AS (PARTITION BY u.customer_id)),"
+    " c AS (INSERT INTO contacts (customer_id, name, title, department, mobile, phone, email, wechat,"
+    "         birthday, is_primary, remarks)"
+    "       SELECT customer_id, name, title, department, mobile, phone, email, wechat,"
+    "              NULLIF(birthday, '')::date, primary_now, remarks FROM p ORDER BY ord"
+    "       RETURNING *)"
+    " SELECT " CONTACT_SNAPSHOT_COLUMNS ", id FROM c ORDER BY id";
 
 static const char CONTACT_UPDATE_SQL[] =
     "UPDATE contacts SET name = $3, title = $4, department = $5, mobile = $6, phone = $7, email = $8,"
@@ -72,6 +86,12 @@ static const char CONTACT_UPDATE_SQL[] =
 /* One primary contact per customer: the new one takes the flag (the customer row is locked
  * first, so two people doing this at once wait for each other instead of colliding). */
 static const char LOCK_CUSTOMER_SQL[] = "SELECT 1 FROM customers WHERE id = $1 FOR NO KEY UPDATE";
+/* The customers of contacts about to be added, in one order for every writer (no deadlock). */
+static const char LOCK_CUSTOMERS_SQL[] =
+    "SELECT 1 FROM customers WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE";
+static const char UNSET_PRIMARIES_SQL[] =
+    "UPDATE contacts SET is_primary = false, version = version + 1, updated_at = now()"
+    " WHERE customer_id = ANY($1::bigint[]) AND is_primary";
 static const char UNSET_PRIMARY_SQL[] =
     "UPDATE contacts SET is_primary = false, version = version + 1, updated_at = now()"
     " WHERE customer_id = $1 AND is_primary AND id <> $2::bigint";
@@ -252,27 +272,50 @@ int contacts_validate(Request *req, Form *f)
 
 /* ==== operations ============================================================================ */
 
-long contacts_insert(Request *req, Form *f, long customer_id)
+int contacts_insert_many(Request *req, Form **forms, const long *customer_ids, int n, long *ids)
 {
+    static const char *const fields[] = {NULL, "name", "title", "department", "mobile", "phone",
+                                         "email", "wechat", "birthday", "is_primary", "remarks"};
+    enum { NARRAYS = G_N_ELEMENTS(fields) };
     Arena *a = req->arena;
+    if (n <= 0)
+        return 0;
     bool own_tx = PQtransactionStatus(db_conn()) == PQTRANS_IDLE;
-    const char *cid = req_id_text(req, customer_id);
     if (own_tx && db_begin(a) < 0)
         return -1;
-    bool primary = is_true(form_get(f, "is_primary"));
+    const char *params[NARRAYS];
+    const char **col = arena_alloc(a, sizeof(char *) * (size_t)n);
+    const char **primaries = arena_alloc(a, sizeof(char *) * (size_t)n);
+    int nprimary = 0;
+    for (int k = 0; k < NARRAYS; k++) {
+        for (int j = 0; j < n; j++) {
+            if (k == 0)
+                col[j] = req_id_text(req, customer_ids[j]);
+            else if (strcmp(fields[k], "is_primary") == 0)
+                col[j] = is_true(form_get(forms[j], "is_primary")) ? "true" : "false";
+            else
+                col[j] = form_get(forms[j], fields[k]);
+            if (k == 0 && is_true(form_get(forms[j], "is_primary")))
+                primaries[nprimary++] = col[j];
+        }
+        params[k] = sql_text_array(a, col, n);
+    }
     PGresult *ins = NULL;
-    bool ok = db_exec(a, LOCK_CUSTOMER_SQL, cid) &&
-              (!primary || db_exec(a, UNSET_PRIMARY_SQL, cid, "0")) &&
-              (ins = db_exec(a, CONTACT_INSERT_SQL, cid, form_get(f, "name"), form_get(f, "title"),
-                             form_get(f, "department"), form_get(f, "mobile"), form_get(f, "phone"),
-                             form_get(f, "email"), form_get(f, "wechat"), form_get(f, "birthday"),
-                             primary ? "true" : "false", form_get(f, "remarks"))) &&
-              PQntuples(ins) == 1;
-    long id = ok ? atol(PQgetvalue(ins, 0, PQfnumber(ins, "id"))) : -1;
-    if (ok) {
+    bool ok = db_exec(a, LOCK_CUSTOMERS_SQL, params[0]) &&
+              (!nprimary || db_exec(a, UNSET_PRIMARIES_SQL, sql_text_array(a, primaries, nprimary))) &&
+              (ins = db_run(a, CONTACT_INSERT_SQL, NARRAYS, params, true)) && PQntuples(ins) == n;
+    int namec = ok ? PQfnumber(ins, "name") : -1, idc = ok ? PQfnumber(ins, "id") : -1;
+    for (int j = 0; ok && j < n; j++) {
+        /* Rows in the arrays' order (ids are handed out as the rows are inserted). */
+        ok = strcmp(PQgetvalue(ins, j, namec), form_get(forms[j], "name")) == 0;
         AuditDiff *d = audit_diff_new(a);
-        diff_rows(d, NULL, ins);
-        ok = audit_write(req, "contacts", "create", "contact", id, form_get(f, "name"), d, "ok") == 0;
+        for (int c = 0; ok && c < PQnfields(ins); c++)
+            if (c != idc)
+                audit_diff(d, PQfname(ins, c), "", db_val(ins, j, c));
+        long id = atol(PQgetvalue(ins, j, idc));
+        if (ids)
+            ids[j] = id;
+        ok = ok && audit_write(req, "contacts", "create", "contact", id, form_get(forms[j], "name"), d, "ok") == 0;
     }
     if (ok && own_tx)
         ok = db_commit(a) == 0;
@@ -281,7 +324,13 @@ long contacts_insert(Request *req, Form *f, long customer_id)
             db_rollback(a);
         return -1;
     }
-    return id;
+    return 0;
+}
+
+long contacts_insert(Request *req, Form *f, long customer_id)
+{
+    long id = -1;
+    return contacts_insert_many(req, &f, &customer_id, 1, &id) < 0 ? -1 : id;
 }
 
 /* The contact's customer, checked: 404 when the contact does not exist or its customer is not

@@ -3,11 +3,14 @@
  * preview of every row's outcome, one all-or-nothing commit, and the failed rows as .xlsx.
  *
  * Every row goes through the customer module's own validation (customers_validate,
- * contacts_validate, field tables of customers.h) and is written by customers_insert /
- * customers_update / contacts_insert inside one transaction; nothing here re-implements a rule.
- * One shortcut: the rows' duplicate keys (dedup_name_key) are looked up first, one query per
- * thousand, and a row whose customer exists is skipped (or refused in mode "stop") at once, with
- * the message customers_validate gives for it.
+ * contacts_validate, field tables of customers.h) and is written by the customer module's own
+ * operations (customers_insert_many / customers_update / contacts_insert_many) inside one
+ * transaction; nothing here re-implements a rule. Shortcuts: the rows' duplicate keys
+ * (dedup_name_key) are looked up first, one query per thousand, and a row whose customer exists
+ * is skipped (or refused in mode "stop") at once, with the message customers_validate gives for
+ * it (a row whose key is not there skips that look-up: CUSTOMER_NAME_FREE); new customers and
+ * contacts are written a thousand rows per statement, and their search rows once at the end
+ * (customers_search_write).
  *
  * State between the steps lives on disk, outside the web root: <cfg.var>/imports/<token>/ holds
  * the uploaded file and a GKeyFile state.ini (uploader, mode, owner, mapping, results). The token
@@ -49,13 +52,13 @@
 #define IMPORT_TTL_S (24 * 3600)           /* an upload is forgotten after a day */
 #define PREVIEW_ROWS_MAX 200               /* rows listed on the preview page */
 #define SAMPLE_ROWS 3                      /* example values per column on the mapping page */
-#define BATCH_ROWS 250                     /* rows validated per scratch arena (bounds memory) */
+#define BATCH_ROWS 1000                    /* rows validated per scratch arena (bounds memory), written per statement */
 #define CELL_SHOWN_MAX 60                  /* characters of a value shown in the preview */
 #define OWNER_OPTIONS_MAX 500
 /* What writing one customer or contact costs (its check, customers_insert / contacts_insert with
  * their audit rows), for the preview's estimate until this server has measured its own: every
  * commit of RATE_MIN_WRITES or more records its rate in <cfg.var>/imports/rate.ini. */
-#define COMMIT_US_PER_WRITE_DEFAULT 5000
+#define COMMIT_US_PER_WRITE_DEFAULT 400
 #define RATE_MIN_WRITES 100
 
 /* ==== what a column can become ============================================================== */
@@ -410,6 +413,11 @@ typedef struct Sheet {
 static void ptr_array_free(void *p)
 {
     g_ptr_array_free(p, TRUE);
+}
+
+static void array_free(void *p)
+{
+    g_array_free(p, TRUE);
 }
 
 /* A cell as the import reads it: an apostrophe that an export put before = + - @ to keep a
@@ -771,7 +779,20 @@ typedef struct Eval {
     const char *example_key; /* the template's example row is skipped */
     /* commit: the first row that could not be written */
     int failed_row;
+    /* commit: writes kept for the end of the batch of rows (one statement each for its new
+     * customers and for its contacts), and every customer written, for their search rows */
+    GPtrArray *new_forms; /* Form * of new customers … */
+    GArray *new_rows;     /* … and their rows (int) */
+    GArray *contacts;     /* PendingContact */
+    GArray *written;      /* long: ids of the customers created or updated */
 } Eval;
+
+/* A contact to add at the end of the batch, to the customer of row `holder` (its id is known
+ * once that row's customer is written). */
+typedef struct PendingContact {
+    int row, holder;
+    Form *form;
+} PendingContact;
 
 static void add_msg(Eval *ev, int i, bool error, const char *label, bool label_msgid,
                     const char *msgid, const char *arg)
@@ -1032,6 +1053,101 @@ static int commit_failed(Eval *ev, int i, Form *f, bool contact)
     return -1;
 }
 
+static void queue_contact(Eval *ev, int row, int holder, Form *cf)
+{
+    PendingContact pc = {row, holder, cf};
+    g_array_append_val(ev->contacts, pc);
+}
+
+/* Writes the queued customers (one statement), then the queued contacts (another). Returns 0 or
+ * -1. */
+static int write_many(Eval *ev)
+{
+    Request *req = ev->req;
+    int n = (int)ev->new_rows->len, nc = (int)ev->contacts->len;
+    if (n) {
+        long *ids = arena_alloc(req->arena, sizeof(long) * (size_t)n);
+        if (customers_insert_many(req, (Form **)ev->new_forms->pdata, n, ev->im->owner_id, ids) < 0)
+            return -1;
+        for (int j = 0; j < n; j++)
+            ev->out[g_array_index(ev->new_rows, int, j)].customer_id = ids[j];
+        g_array_append_vals(ev->written, ids, (guint)n);
+    }
+    if (nc) {
+        Form **forms = arena_alloc(req->arena, sizeof(Form *) * (size_t)nc);
+        long *cids = arena_alloc(req->arena, sizeof(long) * (size_t)nc);
+        for (int j = 0; j < nc; j++) {
+            const PendingContact *pc = &g_array_index(ev->contacts, PendingContact, j);
+            forms[j] = pc->form;
+            cids[j] = ev->out[pc->holder].customer_id;
+        }
+        if (contacts_insert_many(req, forms, cids, nc, NULL) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* After the batch's statements failed: the same writes one at a time, to tell which row failed
+ * (the import fails whatever this finds). Returns -1 with ev->failed_row set. */
+static int find_failed_row(Eval *ev)
+{
+    Request *req = ev->req;
+    for (guint j = 0; j < ev->new_rows->len; j++) {
+        int row = g_array_index(ev->new_rows, int, j);
+        Form *f = g_ptr_array_index(ev->new_forms, j);
+        long id;
+        if (customers_insert_many(req, &f, 1, ev->im->owner_id, &id) < 0)
+            return commit_failed(ev, row, f, false);
+        ev->out[row].customer_id = id;
+    }
+    for (guint j = 0; j < ev->contacts->len; j++) {
+        PendingContact *pc = &g_array_index(ev->contacts, PendingContact, j);
+        long cid = ev->out[pc->holder].customer_id;
+        if (contacts_insert_many(req, &pc->form, &cid, 1, NULL) < 0)
+            return commit_failed(ev, pc->row, NULL, true);
+    }
+    int first = ev->new_rows->len ? g_array_index(ev->new_rows, int, 0)
+                                  : g_array_index(ev->contacts, PendingContact, 0).row;
+    return commit_failed(ev, first, NULL, false);
+}
+
+/* Writes what the batch's rows queued: its new customers in one statement, then its contacts in
+ * another, inside a savepoint. When they fail, the savepoint is rolled back and the rows are
+ * written one by one to find the row that fails, for the message (the import is rolled back
+ * either way). One savepoint per batch of rows: at most IMPORT_ROWS_MAX / BATCH_ROWS (50)
+ * subtransactions, within what PostgreSQL keeps per session without slowing other sessions
+ * down (64). Returns 0, or -1 with ev->failed_row set. */
+static int write_queued(Eval *ev)
+{
+    Arena *a = ev->req->arena;
+    int rc = 0;
+    if (!ev->new_rows->len && !ev->contacts->len)
+        return 0;
+    if (!db_exec0(a, "SAVEPOINT import_rows"))
+        rc = -1;
+    else if (write_many(ev) == 0)
+        rc = db_exec0(a, "RELEASE SAVEPOINT import_rows") ? 0 : -1;
+    else {
+        for (guint j = 0; j < ev->new_rows->len; j++) {
+            Form *f = g_ptr_array_index(ev->new_forms, j);
+            if (f->nerrors) /* a typed code taken meanwhile */
+                return commit_failed(ev, g_array_index(ev->new_rows, int, j), f, false);
+        }
+        if (!db_exec0(a, "ROLLBACK TO SAVEPOINT import_rows"))
+            rc = -1;
+        else
+            return find_failed_row(ev);
+    }
+    if (rc < 0)
+        return commit_failed(ev, ev->new_rows->len ? g_array_index(ev->new_rows, int, 0)
+                                                   : g_array_index(ev->contacts, PendingContact, 0).row,
+                             NULL, false);
+    g_ptr_array_set_size(ev->new_forms, 0);
+    g_array_set_size(ev->new_rows, 0);
+    g_array_set_size(ev->contacts, 0);
+    return 0;
+}
+
 /* A row that holds a customer (the first row of its name in the file). Returns 0, or -1 when
  * the database failed or (commit) a write failed. */
 static int eval_leader(Eval *ev, int i, const Row *r)
@@ -1057,7 +1173,7 @@ static int eval_leader(Eval *ev, int i, const Row *r)
     int unknown = fill_customer(ev, i, r, f, false);
     CustomerDup dup;
     memset(&dup, 0, sizeof dup);
-    if (customers_validate(req, f, 0, &dup) < 0)
+    if (customers_validate(req, f, 0, &dup, exists ? 0 : CUSTOMER_NAME_FREE) < 0)
         return -1;
     Form *cf = NULL;
     bool contact_bad = false;
@@ -1101,7 +1217,7 @@ static int eval_leader(Eval *ev, int i, const Row *r)
         const char *stored_name = u->values[nk];
         unknown = fill_customer(ev, i, r, u, true);
         u->values[nk] = stored_name;
-        if (customers_validate(req, u, dup.id, NULL) < 0)
+        if (customers_validate(req, u, dup.id, NULL, 0) < 0)
             return -1;
         take_form_errors(ev, i, u, false, true);
         o->customer_id = dup.id;
@@ -1127,8 +1243,9 @@ static int eval_leader(Eval *ev, int i, const Row *r)
                 form_error(u, "name", N_("Someone else saved this customer meanwhile."));
             return commit_failed(ev, i, u, false);
         }
-        if (cf && !known && contacts_insert(req, cf, dup.id) < 0)
-            return commit_failed(ev, i, NULL, true);
+        g_array_append_val(ev->written, dup.id);
+        if (cf && !known)
+            queue_contact(ev, i, i, cf);
         return 0;
     }
 
@@ -1160,12 +1277,10 @@ static int eval_leader(Eval *ev, int i, const Row *r)
         ev->n.contacts++;
     if (!ev->commit)
         return 0;
-    long id = customers_insert(req, f, ev->im->owner_id);
-    if (id < 0)
-        return commit_failed(ev, i, f, false);
-    o->customer_id = id;
-    if (cf && contacts_insert(req, cf, id) < 0)
-        return commit_failed(ev, i, NULL, true);
+    g_ptr_array_add(ev->new_forms, f);
+    g_array_append_val(ev->new_rows, i);
+    if (cf)
+        queue_contact(ev, i, i, cf);
     return 0;
 }
 
@@ -1248,8 +1363,8 @@ static int eval_follower(Eval *ev, int i, const Row *r, int lead)
     }
     o->outcome = O_CONTACT;
     ev->n.contacts++;
-    if (ev->commit && contacts_insert(ev->req, cf, lo->customer_id) < 0)
-        return commit_failed(ev, i, NULL, true);
+    if (ev->commit)
+        queue_contact(ev, i, lead, cf);
     return 0;
 }
 
@@ -1336,7 +1451,7 @@ static int owner_ok(Request *req, long owner_id)
             f->errors[k] = "-"; /* not looked at: only the owner is */
     f->nerrors = f->n - 1;
     form_set(f, "owner_id", arena_printf(req->arena, "%ld", owner_id));
-    if (customers_validate(req, f, 0, NULL) < 0)
+    if (customers_validate(req, f, 0, NULL, 0) < 0)
         return -1;
     return f->errors[field_index(f, "owner_id")] == NULL;
 }
@@ -1372,6 +1487,10 @@ static int evaluate(Request *req, Eval *ev)
     bool all;
     if (scope_visible_users(req, &ids, &all) < 0 || load_keys(ev) < 0)
         return -1;
+    ev->new_forms = arena_defer(req->arena, ptr_array_free, g_ptr_array_new());
+    ev->new_rows = arena_defer(req->arena, array_free, g_array_new(FALSE, FALSE, sizeof(int)));
+    ev->contacts = arena_defer(req->arena, array_free, g_array_new(FALSE, FALSE, sizeof(PendingContact)));
+    ev->written = arena_defer(req->arena, array_free, g_array_new(FALSE, FALSE, sizeof(long)));
     int rc = 0;
     for (int start = 0; start < nrows && rc == 0; start += BATCH_ROWS) {
         Arena *scratch = arena_new();
@@ -1381,11 +1500,16 @@ static int evaluate(Request *req, Eval *ev)
             if (rc == 0)
                 record(ev, i);
         }
+        if (rc == 0 && ev->commit)
+            rc = write_queued(ev);
         req->arena = ev->main;
         arena_free(scratch);
         if (ev->commit)
             progress_write(ev->im, start + BATCH_ROWS < nrows ? start + BATCH_ROWS : nrows, nrows);
     }
+    /* Every customer's changes are final now: their search rows in a few statements. */
+    if (rc == 0 && ev->commit)
+        rc = customers_search_write(req, (const long *)(void *)ev->written->data, (int)ev->written->len);
     return rc;
 }
 

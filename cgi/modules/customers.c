@@ -205,19 +205,35 @@ static const char CUSTOMER_FORM_SQL[] =
 static const char CUSTOMER_SNAPSHOT_SQL[] =
     "SELECT " SNAPSHOT_COLUMNS " FROM customers c" SNAPSHOT_JOINS " WHERE c.id = $1";
 
-/* A code already in use (typed by hand, or a number someone typed before) inserts nothing
- * instead of failing, so the caller's transaction stays usable: the next number is taken, or
- * the typed code is refused. The row's id comes last (not a field of the audit row). */
+/* Customers from arrays, one element per customer (each array: $1 name, $2 name_key, $3 short_name,
+ * $4 code, $5 category_id, $6 level_id, $7 source_id, $8 industry_id, $9 province_id, $10 city_id,
+ * $11 address, $12 phone, $13 phone_key, $14 website, $15 tax_id, $16 bank_name, $17 bank_account,
+ * $18 status, $19 credit_limit, $20 payment_terms, $21 last_contact_on, $22 remarks), all owned by
+ * $23 (0: the public pool) and created by $24; inserted in the arrays' order. A code already in use
+ * (typed by hand, or a number someone typed before) inserts nothing instead of failing, so the
+ * transaction stays usable: the caller finds the row missing and takes the next number, or refuses
+ * the typed code. Answers each new row's audit snapshot, its id last (not a field of the audit
+ * row); rows come in no particular order (the code tells them apart). */
 static const char CUSTOMER_INSERT_SQL[] =
     "WITH c AS (INSERT INTO customers (name, name_key, short_name, code, category_id, level_id,"
     "  source_id, industry_id, province_id, city_id, address, phone, phone_key, website, tax_id,"
     "  bank_name, bank_account, owner_id, pool_since, status, credit_limit, payment_terms,"
     "  last_contact_on, remarks, created_by)"
-    " VALUES ($1, $2, $3, $4, NULLIF($5, '')::bigint, NULLIF($6, '')::bigint,"
-    "  NULLIF($7, '')::bigint, NULLIF($8, '')::bigint, NULLIF($9, '')::int, NULLIF($10, '')::int,"
-    "  $11, $12, $13, $14, $15, $16, $17, NULLIF($18, '0')::bigint,"
-    "  CASE WHEN $18 = '0' THEN now() END, $19, $20::numeric, $21, NULLIF($22, '')::date, $23,"
-    "  $24::bigint)"
+    " SELECT u.name, u.name_key, u.short_name, u.code, NULLIF(u.category_id, '')::bigint,"
+    "  NULLIF(u.level_id, '')::bigint, NULLIF(u.source_id, '')::bigint,"
+    "  NULLIF(u.industry_id, '')::bigint, NULLIF(u.province_id, '')::int, NULLIF(u.city_id, '')::int,"
+    "  u.address, u.phone, u.phone_key, u.website, u.tax_id, u.bank_name, u.bank_account,"
+    "  NULLIF($23, '0')::bigint, CASE WHEN $23 = '0' THEN now() END, u.status, u.credit_limit::numeric,"
+    "  u.payment_terms, NULLIF(u.last_contact_on, '')::date, u.remarks, $24::bigint"
+    "  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
+    "              $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],"
+    "              $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[],"
+    "              $20::text[], $21::text[], $22::text[])"
+    "       WITH ORDINALITY AS u(name, name_key, short_name, code, category_id, level_id, source_id,"
+    "            industry_id, province_id, city_id, address, phone, phone_key, website, tax_id,"
+    "            bank_name, bank_account, status, credit_limit, payment_terms, last_contact_on,"
+    "            remarks, ord)"
+    " ORDER BY u.ord"
     " ON CONFLICT ((lower(code))) DO NOTHING RETURNING *)"
     " SELECT " SNAPSHOT_COLUMNS ", c.id FROM c" SNAPSHOT_JOINS;
 
@@ -453,7 +469,7 @@ static bool website_ok(const char *s)
     return strchr(host, '.') != NULL && host[0] != '.';
 }
 
-int customers_validate(Request *req, Form *f, long exclude_id, CustomerDup *dup)
+int customers_validate(Request *req, Form *f, long exclude_id, CustomerDup *dup, unsigned flags)
 {
     Arena *a = req->arena;
     CustomerDup scratch;
@@ -471,7 +487,7 @@ int customers_validate(Request *req, Form *f, long exclude_id, CustomerDup *dup)
             form_error(f, "name", N_("Enter at least 2 characters."));
         } else if (!key || !*key) {
             form_error(f, "name", N_("The name needs letters or digits besides the legal form."));
-        } else {
+        } else if (!(flags & CUSTOMER_NAME_FREE)) {
             int rc = customers_find_duplicate(req, key, exclude_id, dup);
             if (rc < 0) {
                 g_free(key);
@@ -623,66 +639,147 @@ static void explain_unique(Request *req, Form *f, long exclude_id, bool can_quer
     form_error(f, "name", N_("This name or code was taken meanwhile. Check and save again."));
 }
 
-long customers_insert(Request *req, Form *f, long owner_id)
+/* The form fields that go into CUSTOMER_INSERT_SQL's arrays, in its order; NULL marks the two
+ * computed keys (name_key, phone_key). */
+static const char *const insert_fields[] = {
+    "name", NULL, "short_name", "code", "category_id", "level_id", "source_id", "industry_id",
+    "province_id", "city_id", "address", "phone", NULL, "website", "tax_id", "bank_name",
+    "bank_account", "status", "credit_limit", "payment_terms", "last_contact_on", "remarks"};
+#define INSERT_ARRAYS ((int)G_N_ELEMENTS(insert_fields))
+
+/* Runs CUSTOMER_INSERT_SQL for the rows todo[0..n) of forms, with their codes. Each new row gets
+ * its id in ids[] and its audit row; done[] marks them. Returns 0 or -1 (database). */
+static int insert_rows(Request *req, Form **forms, const int *todo, int n, const char **codes,
+                       long owner_id, long *ids, bool *done)
+{
+    Arena *a = req->arena;
+    const char **col = arena_alloc(a, sizeof(char *) * (size_t)n);
+    const char *params[INSERT_ARRAYS + 2];
+    GHashTable *by_code = g_hash_table_new(g_str_hash, g_str_equal);
+    for (int k = 0; k < INSERT_ARRAYS; k++) {
+        for (int j = 0; j < n; j++) {
+            Form *f = forms[todo[j]];
+            const char *v;
+            if (k == 1 || k == 12) {
+                char *key = k == 1 ? dedup_name_key(form_get(f, "name")) : dedup_phone_key(form_get(f, "phone"));
+                v = arena_strdup(a, key ? key : "");
+                g_free(key);
+            } else if (k == 3) {
+                v = codes[todo[j]];
+            } else {
+                v = form_get(f, insert_fields[k]);
+                if (k == 18 && !*v)
+                    v = "0"; /* credit_limit */
+            }
+            col[j] = v;
+        }
+        params[k] = sql_text_array(a, col, n);
+    }
+    for (int j = 0; j < n; j++)
+        g_hash_table_insert(by_code, (gpointer)codes[todo[j]], GINT_TO_POINTER(todo[j] + 1));
+    params[INSERT_ARRAYS] = req_id_text(req, owner_id > 0 ? owner_id : 0);
+    params[INSERT_ARRAYS + 1] = req_id_text(req, req->user->id);
+    PGresult *ins = db_run(a, CUSTOMER_INSERT_SQL, INSERT_ARRAYS + 2, params, true);
+    int rc = ins ? 0 : -1;
+    int idc = ins ? PQfnumber(ins, "id") : -1, codec = ins ? PQfnumber(ins, "code") : -1;
+    for (int r = 0; ins && r < PQntuples(ins) && rc == 0; r++) {
+        int i = GPOINTER_TO_INT(g_hash_table_lookup(by_code, PQgetvalue(ins, r, codec))) - 1;
+        if (i < 0) {
+            rc = -1; /* a row the arrays did not hold: cannot happen */
+            break;
+        }
+        ids[i] = atol(PQgetvalue(ins, r, idc));
+        done[i] = true;
+        AuditDiff *d = audit_diff_new(a);
+        for (int c = 0; c < PQnfields(ins); c++)
+            if (c != idc)
+                audit_diff(d, PQfname(ins, c), "", db_val(ins, r, c));
+        rc = audit_write(req, "customers", "create", "customer", ids[i], form_get(forms[i], "name"), d, "ok");
+    }
+    g_hash_table_destroy(by_code);
+    return rc;
+}
+
+int customers_insert_many(Request *req, Form **forms, int n, long owner_id, long *ids)
 {
     Arena *a = req->arena;
     bool own_tx = !in_caller_tx();
     char state[6] = "";
     if (own_tx && db_begin(a) < 0)
         return -1;
-    char *key = dedup_name_key(form_get(f, "name"));
-    char *pkey = dedup_phone_key(form_get(f, "phone"));
-    const char *nkey = arena_strdup(a, key ? key : ""), *phone_key = arena_strdup(a, pkey ? pkey : "");
-    g_free(key);
-    g_free(pkey);
-    long id = -1;
-    bool typed = *form_get(f, "code") != '\0';
-    const char *code = form_get(f, "code");
-    PGresult *ins = NULL;
-    for (int i = 0; i < CODE_TRIES; i++) {
-        if (!typed && !(code = numbering_next(a, "customer")))
-            goto fail;
-        ins = db_exec(a, CUSTOMER_INSERT_SQL, form_get(f, "name"), nkey,
-            form_get(f, "short_name"), code, form_get(f, "category_id"), form_get(f, "level_id"),
-            form_get(f, "source_id"), form_get(f, "industry_id"), form_get(f, "province_id"),
-            form_get(f, "city_id"), form_get(f, "address"), form_get(f, "phone"), phone_key,
-            form_get(f, "website"), form_get(f, "tax_id"), form_get(f, "bank_name"),
-            form_get(f, "bank_account"), req_id_text(req, owner_id > 0 ? owner_id : 0),
-            form_get(f, "status"), *form_get(f, "credit_limit") ? form_get(f, "credit_limit") : "0",
-            form_get(f, "payment_terms"), form_get(f, "last_contact_on"), form_get(f, "remarks"),
-            req_id_text(req, req->user->id));
-        if (!ins)
-            goto fail;
-        if (PQntuples(ins) == 1 || typed)
-            break; /* inserted, or a typed code is taken: no other number to try */
+    const char **codes = arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
+    bool *done = arena_alloc(a, sizeof(bool) * (size_t)(n + 1));
+    int *todo = arena_alloc(a, sizeof(int) * (size_t)(n + 1));
+    int ntodo = 0, refused = 0;
+    for (int i = 0; i < n; i++) {
+        ids[i] = -1;
+        done[i] = false;
+        codes[i] = form_get(forms[i], "code");
     }
-    if (PQntuples(ins) != 1) {
+    /* Every row, then again those whose number a hand-typed code had taken, with the next one. */
+    for (int attempt = 0; attempt < CODE_TRIES; attempt++) {
+        ntodo = 0;
+        for (int i = 0; i < n; i++) {
+            if (done[i] || (attempt > 0 && *form_get(forms[i], "code")))
+                continue; /* written, or a typed code that is taken: no other to try */
+            if (!*form_get(forms[i], "code") && !(codes[i] = numbering_next(a, "customer")))
+                goto fail;
+            todo[ntodo++] = i;
+        }
+        if (ntodo == 0)
+            break;
+        if (insert_rows(req, forms, todo, ntodo, codes, owner_id, ids, done) < 0)
+            goto fail;
+    }
+    for (int i = 0; i < n; i++) {
+        if (done[i]) {
+            form_set(forms[i], "code", codes[i]);
+        } else {
+            form_error(forms[i], "code", N_("Another customer already has this code."));
+            refused++;
+        }
+    }
+    if (refused) {
         if (own_tx)
             db_rollback(a);
-        form_error(f, "code", N_("Another customer already has this code."));
         return -1;
     }
-    int idc = PQfnumber(ins, "id");
-    id = atol(PQgetvalue(ins, 0, idc));
-    AuditDiff *d = audit_diff_new(a);
-    for (int c = 0; c < PQnfields(ins); c++)
-        if (c != idc)
-            audit_diff(d, PQfname(ins, c), "", db_val(ins, 0, c));
-    if (audit_write(req, "customers", "create", "customer", id, form_get(f, "name"), d, "ok") < 0)
-        goto fail;
     if (own_tx && db_commit(a) < 0)
         goto fail;
-    form_set(f, "code", code);
-    return id;
+    return 0;
 fail:
     keep_state(state);
     if (own_tx)
         db_rollback(a);
-    if (strcmp(state, "23505") == 0 && own_tx)
-        explain_unique(req, f, 0, true);
-    else if (strcmp(state, "23505") == 0)
-        form_error(f, "name", N_("This name or code was taken meanwhile. Check and save again."));
+    if (strcmp(state, "23505") == 0 && n == 1 && own_tx)
+        explain_unique(req, forms[0], 0, true);
+    else if (strcmp(state, "23505") == 0 && n == 1)
+        form_error(forms[0], "name", N_("This name or code was taken meanwhile. Check and save again."));
     return -1;
+}
+
+#define SEARCH_WRITE_BATCH 1000 /* customers per kx_customer_search_write */
+
+int customers_search_write(Request *req, const long *ids, int n)
+{
+    for (int from = 0; from < n; from += SEARCH_WRITE_BATCH) {
+        GString *arr = g_string_new("{");
+        for (int i = from; i < n && i < from + SEARCH_WRITE_BATCH; i++)
+            g_string_append_printf(arr, "%s%ld", i > from ? "," : "", ids[i]);
+        g_string_append_c(arr, '}');
+        PGresult *r = db_exec(req->arena, "SELECT kx_customer_search_write($1::bigint[])",
+                              arena_strdup(req->arena, arr->str));
+        g_string_free(arr, TRUE);
+        if (!r)
+            return -1;
+    }
+    return 0;
+}
+
+long customers_insert(Request *req, Form *f, long owner_id)
+{
+    long id = -1;
+    return customers_insert_many(req, &f, 1, owner_id, &id) < 0 ? -1 : id;
 }
 
 /* Whether any field differs from what the edit started from. */
@@ -1838,7 +1935,7 @@ static void create(Request *req)
     if (st.owner_fixed || !*form_get(f, "owner_id"))
         form_set(f, "owner_id", req_id_text(req, req->user->id));
     CustomerDup dup;
-    if (customers_validate(req, f, 0, &dup) < 0) {
+    if (customers_validate(req, f, 0, &dup, 0) < 0) {
         resp_error(req, 503);
         return;
     }
@@ -1955,7 +2052,7 @@ static void update(Request *req)
     if (st.owner_fixed || !*form_get(f, "owner_id"))
         form_set(f, "owner_id", stored_owner);
     CustomerDup dup;
-    if (customers_validate(req, f, id, &dup) < 0) {
+    if (customers_validate(req, f, id, &dup, 0) < 0) {
         resp_error(req, 503);
         return;
     }

@@ -65,7 +65,10 @@ int customers_find_duplicate(Request *req, const char *name_key, long exclude_id
  * id, bank account, credit limit (≥ 0, 2 decimals), and the owner (active, in the caller's
  * scope, unless unchanged). exclude_id is the customer being edited (0 when creating).
  * Returns the number of invalid fields, or -1 on a database failure. */
-int customers_validate(Request *req, Form *f, long exclude_id, CustomerDup *dup);
+int customers_validate(Request *req, Form *f, long exclude_id, CustomerDup *dup, unsigned flags);
+/* customers_validate's flags: the caller has looked the name's duplicate key up already (an
+ * import, in bulk) and knows no customer has it, so the name is not looked up again. */
+#define CUSTOMER_NAME_FREE 1u
 
 /* Near-duplicates of what the form holds (a similar name by trigram similarity > 0.5, the same
  * phone, tax id, or contact mobile), at most 10, the visible ones first. Rows: id, name, code,
@@ -83,6 +86,14 @@ PGresult *customers_similar(Request *req, const char *name, const char *phone, c
  * the caller's transaction usable, a taken name aborts it), without one on a database failure
  * (the caller rolls its transaction back). */
 long customers_insert(Request *req, Form *f, long owner_id);
+/* customers_insert for n validated forms in one statement (an import writes 250 at a time), all
+ * owned by owner_id; ids[i] receives forms[i]'s new id. Returns 0, or -1: forms whose typed code
+ * is taken carry a form error, or none does (a database failure, a name taken meanwhile). */
+int customers_insert_many(Request *req, Form **forms, int n, long owner_id, long *ids);
+/* Writes the search rows of customers ids[0..n) at once (kx_customer_search_write), for a
+ * transaction that has finished changing them: the deferred triggers then leave them alone. An
+ * import calls it just before its commit. Returns 0 or -1. */
+int customers_search_write(Request *req, const long *ids, int n);
 
 /* Updates customer id from a validated edit form (form_load'ed, then form_read), in one
  * transaction with the audit row of the changed fields (*changes gets their number). An empty
@@ -114,6 +125,10 @@ int contacts_validate(Request *req, Form *f);
  * is open (as customers_insert). Returns the new id or -1. The caller checks the customer's
  * access first. */
 long contacts_insert(Request *req, Form *f, long customer_id);
+/* contacts_insert for n validated forms in one statement: forms[i] for customer_ids[i] (ids[i],
+ * when ids is not NULL, receives its id); primaries as for one, in the forms' order. Returns 0 or
+ * -1. */
+int contacts_insert_many(Request *req, Form **forms, const long *customer_ids, int n, long *ids);
 
 /* ---- shared rendering helpers ------------------------------------------------------------- */
 

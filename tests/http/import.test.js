@@ -716,6 +716,14 @@ test('10,000 rows with their contacts commit in one go', { timeout: 2400000 }, a
   assert.equal(customerCount(`万行${tag}%`), 10000);
   assert.equal(Number(sql(`SELECT count(*) FROM contacts k JOIN customers c ON c.id = k.customer_id
                             WHERE c.name LIKE :'p1' AND k.is_primary`, `万行${tag}%`)[0][0]), 10000);
+  // Written a thousand rows per statement: each customer's search row is there and complete (its
+  // contact included), and the quick search finds a customer by its contact's name.
+  assert.deepEqual(sql(`SELECT count(*), count(s.customer_id), count(*) FILTER (WHERE s.text = kx_customer_search_text(c.id) AND s.live)
+                          FROM customers c LEFT JOIN customer_search s ON s.customer_id = c.id WHERE c.name LIKE :'p1'`,
+  `万行${tag}%`)[0], ['10000', '10000', '10000']);
+  const [[someone, holder]] = sql(`SELECT k.name, c.name FROM contacts k JOIN customers c ON c.id = k.customer_id
+                                    WHERE c.name LIKE :'p1' ORDER BY c.id DESC LIMIT 1`, `万行${tag}%`);
+  assert.match(text((await c.get(`/customers?q=${encodeURIComponent(someone)}&count=all`)).text), new RegExp(holder));
   // The numbers were taken in one step for all rows and exactly the used ones kept: no gap.
   assert.equal(counter() - c0, 10000);
   const codes = sql(`SELECT min(code), max(code) FROM customers WHERE name LIKE :'p1'`, `万行${tag}%`)[0];
