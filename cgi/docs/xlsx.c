@@ -8,12 +8,58 @@
 #include "../core/listing.h"
 #include "../core/response.h"
 
+#include <dlfcn.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
+#include <zlib.h>
+
+/* ==== the compression level ================================================================= */
+
+/* libxlsxwriter (Debian's 1.1.5) deflates every part of a workbook at zlib's default level (6)
+ * and offers no setting for it: for an export of 100,000 customers that was 2.5 s of a 5 s
+ * request, deflating 117 MB of sheet XML. Its one call into minizip, which opens each part, is
+ * answered here first (ELF symbol interposition: the executable's definition of an undefined
+ * symbol of a library wins over the one in libminizip) and passed on with XLSX_ZIP_LEVEL: about
+ * 40 % less time for a file about 20 % bigger. The prototype is minizip's (zip.h, unchanged since
+ * minizip 1.1); should a libxlsxwriter ever bundle its own minizip, this is simply not called and
+ * the files are as before. tests/http/customers.test.js checks the level in an export. */
+#define XLSX_ZIP_LEVEL 1
+
+typedef int (*ZipOpenFn)(void *file, const char *filename, const void *zipfi, const void *extra_local,
+                         uInt size_extra_local, const void *extra_global, uInt size_extra_global,
+                         const char *comment, int method, int level, int raw, int window_bits,
+                         int mem_level, int strategy, const char *password, uLong crc_for_crypting,
+                         uLong version_made_by, uLong flag_base, int zip64);
+
+int zipOpenNewFileInZip4_64(void *file, const char *filename, const void *zipfi, const void *extra_local,
+                            uInt size_extra_local, const void *extra_global, uInt size_extra_global,
+                            const char *comment, int method, int level, int raw, int window_bits,
+                            int mem_level, int strategy, const char *password, uLong crc_for_crypting,
+                            uLong version_made_by, uLong flag_base, int zip64);
+
+int zipOpenNewFileInZip4_64(void *file, const char *filename, const void *zipfi, const void *extra_local,
+                            uInt size_extra_local, const void *extra_global, uInt size_extra_global,
+                            const char *comment, int method, int level, int raw, int window_bits,
+                            int mem_level, int strategy, const char *password, uLong crc_for_crypting,
+                            uLong version_made_by, uLong flag_base, int zip64)
+{
+    static ZipOpenFn next;
+    if (!next)
+        next = (ZipOpenFn)dlsym(RTLD_NEXT, "zipOpenNewFileInZip4_64");
+    if (!next)
+        return -104; /* minizip's ZIP_INTERNALERROR */
+    if (method == Z_DEFLATED && level == Z_DEFAULT_COMPRESSION)
+        level = XLSX_ZIP_LEVEL;
+    return next(file, filename, zipfi, extra_local, size_extra_local, extra_global, size_extra_global,
+                comment, method, level, raw, window_bits, mem_level, strategy, password,
+                crc_for_crypting, version_made_by, flag_base, zip64);
+}
+
+/* ==== cells ================================================================================= */
 
 /* Reads n digits of s (no sign, no spaces); -1 when they are not all digits. */
 static int digits(const char *s, int n)

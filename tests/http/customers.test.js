@@ -94,7 +94,10 @@ function sheetRows(buf) {
   const file = path.join(dir, 'x.xlsx');
   writeFileSync(file, buf);
   const xml = execFileSync('unzip', ['-p', file, 'xl/worksheets/sheet1.xml'], { encoding: 'utf8' });
-  return { xml, rows: (xml.match(/<row /g) || []).length };
+  // How the sheet was deflated (zipinfo reads the level from the entry's flags).
+  const deflate = execFileSync('zipinfo', ['-v', file, 'xl/worksheets/sheet1.xml'], { encoding: 'utf8' })
+    .match(/compression sub-type \(deflation\):\s*(\S+)/)?.[1];
+  return { xml, rows: (xml.match(/<row /g) || []).length, deflate };
 }
 
 async function download(c, url) {
@@ -456,8 +459,9 @@ test('export gives an xlsx of exactly the filtered rows, formulas neutralised, a
   const res = await download(c, `/customers/export?q=${encodeURIComponent(`导出${tag}`)}&sort=name&dir=asc`);
   assert.equal(res.status, 200);
   assert.match(res.type, /spreadsheetml/);
-  const { xml, rows } = sheetRows(res.buf);
+  const { xml, rows, deflate } = sheetRows(res.buf);
   assert.equal(rows, 1 + 2, 'header + the two matching customers');
+  assert.equal(deflate, 'superfast', 'deflated at level 1 (cgi/docs/xlsx.c), not libxlsxwriter\'s default 6');
   assert.match(xml, /'=HYPERLINK/);
   assert.doesNotMatch(xml, /<f>/);
   assert.match(xml, /<v>1234.5<\/v>/, 'the credit limit is a number cell');
