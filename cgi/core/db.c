@@ -45,8 +45,10 @@ static bool try_connect(void)
     /* Short interactive queries: a parallel plan's worker start-up (5-10 ms, measured on the
      * 2-character search at 1M customers) and JIT compilation cost more than they save, and
      * on a small server they take cores from the other requests. A report that wants them can
-     * SET LOCAL them back. */
-    PGresult *set = PQexec(conn, "SET max_parallel_workers_per_gather = 0; SET jit = off");
+     * SET LOCAL them back. Dates and times come out as ISO text whatever the server's default
+     * (lists cut "YYYY-MM-DD HH:MM:SS" instead of calling to_char per value). */
+    PGresult *set = PQexec(conn, "SET max_parallel_workers_per_gather = 0; SET jit = off;"
+                                 " SET DateStyle = 'ISO, YMD'");
     if (PQresultStatus(set) != PGRES_COMMAND_OK)
         log_warn("session settings: %s", PQerrorMessage(conn));
     PQclear(set);
