@@ -1,7 +1,9 @@
 // customers.js — progressive enhancement driven by data attributes; every page works without it.
 //   select[data-parent-select=ID]   shows only the options (and optgroups) whose data-parent is
 //                                   the value chosen in select#ID (province → city); choosing a
-//                                   child while the parent is empty fills the parent in.
+//                                   child while the parent is empty fills the parent in. With
+//                                   data-options-url=URL the child holds only the chosen parent's
+//                                   options and asks URL+value ([[value, label], …]) for another's.
 //   input[data-check-all=FORM]      checks or clears every checkbox of form#FORM (batch bars).
 //   [data-toggle=ID]                clicking shows or hides #ID instead of following the link
 //                                   (inline edit rows; the link is the no-script fallback).
@@ -17,6 +19,20 @@ document.addEventListener('DOMContentLoaded', () => {
   document.querySelectorAll('select[data-parent-select]').forEach((child) => {
     const parent = document.getElementById(child.dataset.parentSelect);
     if (!parent) return;
+    if (child.dataset.optionsUrl) {
+      const first = child.options[0];
+      parent.addEventListener('change', async () => {
+        child.replaceChildren(first);
+        child.value = '';
+        if (parent.value === '') return;
+        const asked = parent.value;
+        const res = await fetch(child.dataset.optionsUrl + encodeURIComponent(asked),
+          { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+        if (!res.ok || parent.value !== asked) return;
+        for (const [value, label] of await res.json()) child.append(new Option(label, value));
+      });
+      return;
+    }
     const filter = () => {
       const want = parent.value;
       child.querySelectorAll('optgroup').forEach((g) => {

@@ -342,6 +342,31 @@ test('filters and sorting stay in the URL: sort links, pager and the form keep t
   assert.match(bad.text, /has been ignored/);
 });
 
+test('the city filter offers the chosen province\'s cities only; others come as JSON', async () => {
+  const c = await as('sales');
+  const citySelect = (html) => html.match(/<select id="q-city"[^>]*>([\s\S]*?)<\/select>/)[1];
+  // No province: no city but "All" (the 500 cities are not on every page).
+  assert.equal((citySelect((await c.get('/customers')).text).match(/<option/g) || []).length, 1);
+  const zj = citySelect((await c.get('/customers?province=330000')).text);
+  assert.match(zj, /<option value="330100">Hangzhou<\/option>/);
+  assert.doesNotMatch(zj, /value="320100"/, 'no city of another province');
+  // A city alone: its province's cities, the city chosen.
+  assert.match(citySelect((await c.get('/customers?city=330200')).text), /<option value="330200" selected>Ningbo/);
+  const res = await c.get('/customers/cities?province=330000');
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /application\/json/);
+  const cities = JSON.parse(res.text);
+  assert.deepEqual(cities[0], ['330100', 'Hangzhou']);
+  assert.ok(cities.every(([id]) => id.startsWith('33')), 'Zhejiang\'s cities only');
+  const zh = new Client({ lang: 'zh_CN' });
+  await zh.login(P.sales.username, P.sales.password);
+  assert.deepEqual(JSON.parse((await zh.get('/customers/cities?province=330000')).text)[0], ['330100', '杭州市']);
+  assert.deepEqual(JSON.parse((await c.get('/customers/cities?province=999999')).text), []);
+  assert.equal((await c.get('/customers/cities?province=abc')).status, 404);
+  assert.equal((await c.get('/customers/cities')).status, 404);
+  assert.equal((await new Client().get('/customers/cities?province=330000')).status, 303, 'signed-in people only');
+});
+
 test('the list shows exactly the filtered customers in the chosen order', async () => {
   const a = await create('sales', { name: `排序${tag}甲有限公司`, status: 'lost' });
   const b = await create('sales', { name: `排序${tag}乙有限公司`, status: 'lost' });
