@@ -1,5 +1,5 @@
 # plans.awk — condenses auto_explain output (postgres.log) to the plans of statements that read
-# customers: which statement (page rows, count), its duration, and the plan nodes that matter
+# customers (or the search table): which statement (page rows, count), its duration, and the plan nodes that matter
 # (limits, sorts, scans of customers with their conditions, aggregates, JIT) with actual times.
 function flush() {
   if (keep) printf "%s", buf
@@ -18,7 +18,7 @@ function indent(line,   n) {
 }
 /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / { flush(); next }
 inplan && /Query Text:/ {
-  if ($0 ~ /FROM customers c/) {
+  if ($0 ~ /FROM customers c|FROM customer_search s/) {
     keep = 1
     kind = ($0 ~ /SELECT count\(\*\)/) ? "count" : "page rows"
     buf = "  -- " kind ": " d "\n"
@@ -34,7 +34,8 @@ inplan && /Query Text:/ {
   if (node ~ /\(actual time=|\(never executed\)/) { # a plan node
     after_scan = 0
     if (node ~ /^(Limit|Sort|Incremental Sort|Aggregate|Gather|Gather Merge|BitmapAnd|BitmapOr|Unique)/ ||
-        node ~ / on customers c/ || node ~ /using customers_/ || node ~ / on contacts ct/) {
+        node ~ / on customers c/ || node ~ /using customers_/ || node ~ / on contacts ct/ ||
+        node ~ / on customer_search s/ || node ~ /using customer_search_/) {
       buf = buf indent(line) "\n"
       after_scan = (node ~ /Scan/)
     }
