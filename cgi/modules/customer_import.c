@@ -1053,6 +1053,13 @@ static int commit_failed(Eval *ev, int i, Form *f, bool contact)
     return -1;
 }
 
+/* The first row with a queued write (the batch's failure is reported there when no row is). */
+static int first_queued_row(const Eval *ev)
+{
+    return ev->new_rows->len ? g_array_index(ev->new_rows, int, 0)
+                             : g_array_index(ev->contacts, PendingContact, 0).row;
+}
+
 static void queue_contact(Eval *ev, int row, int holder, Form *cf)
 {
     PendingContact pc = {row, holder, cf};
@@ -1106,9 +1113,7 @@ static int find_failed_row(Eval *ev)
         if (contacts_insert_many(req, &pc->form, &cid, 1, NULL) < 0)
             return commit_failed(ev, pc->row, NULL, true);
     }
-    int first = ev->new_rows->len ? g_array_index(ev->new_rows, int, 0)
-                                  : g_array_index(ev->contacts, PendingContact, 0).row;
-    return commit_failed(ev, first, NULL, false);
+    return commit_failed(ev, first_queued_row(ev), NULL, false);
 }
 
 /* Writes what the batch's rows queued: its new customers in one statement, then its contacts in
@@ -1139,9 +1144,7 @@ static int write_queued(Eval *ev)
             return find_failed_row(ev);
     }
     if (rc < 0)
-        return commit_failed(ev, ev->new_rows->len ? g_array_index(ev->new_rows, int, 0)
-                                                   : g_array_index(ev->contacts, PendingContact, 0).row,
-                             NULL, false);
+        return commit_failed(ev, first_queued_row(ev), NULL, false);
     g_ptr_array_set_size(ev->new_forms, 0);
     g_array_set_size(ev->new_rows, 0);
     g_array_set_size(ev->contacts, 0);

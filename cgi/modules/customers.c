@@ -966,7 +966,7 @@ static PGresult *city_query(Arena *a, const char *lang)
  * a request only marks its current value. Saves two queries and 500 options per list page. */
 typedef struct {
     PGresult *rows;
-    char *html;
+    char *html; /* provinces only: the list filter's options (cities are offered per province) */
 } RegionCache;
 
 static RegionCache *regions_cached(Request *req, bool city)
@@ -983,10 +983,12 @@ static RegionCache *regions_cached(Request *req, bool city)
     PGresult *rows = city ? city_query(keep, lang) : province_query(keep, lang);
     if (!rows)
         return NULL;
-    GString *h = g_string_new(NULL);
-    append_options(keep, h, rows, NULL);
-    rc->html = arena_strdup(keep, h->str);
-    g_string_free(h, TRUE);
+    if (!city) {
+        GString *h = g_string_new(NULL);
+        append_options(keep, h, rows, NULL);
+        rc->html = arena_strdup(keep, h->str);
+        g_string_free(h, TRUE);
+    }
     rc->rows = rows;
     return rc;
 }
@@ -1003,11 +1005,11 @@ static PGresult *city_options(Request *req)
     return rc ? rc->rows : NULL;
 }
 
-/* The cached region options with `current` (an id as typed: it is looked up, never trusted)
+/* The cached province options with `current` (an id as typed: it is looked up, never trusted)
  * marked selected. */
-static char *region_options_html(Request *req, bool city, const char *current)
+static char *province_options_html(Request *req, const char *current)
 {
-    RegionCache *rc = regions_cached(req, city);
+    RegionCache *rc = regions_cached(req, false);
     if (!rc)
         return NULL;
     long id;
@@ -1400,7 +1402,7 @@ static int push_filter_options(Request *req, View *v, const Filters *f)
     PGresult *l = db_exec0(req->arena,
         "SELECT kind, id::text, name FROM lookups WHERE kind IN ('customer_category',"
         " 'customer_level', 'customer_source', 'industry') ORDER BY kind, NOT active, sort, id");
-    const char *provinces = region_options_html(req, false, f->province);
+    const char *provinces = province_options_html(req, f->province);
     const char *cities = city_filter_options(req, f->province, f->city);
     PGresult *owners = owner_options(req, f->owner);
     if (!l || !provinces || !cities || !owners)
