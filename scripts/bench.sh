@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench.sh — `make bench`: a throw-away stack loaded with generated customers, then wrk against the
 # platform pages and the customer pages, the export (time, worker peak memory), the query plans
-# of the list pages and, last because it adds customers, the import. Figures only: never fails on
-# a timing.
+# of the list pages and, last because it adds customers, the import; then the issue's targets
+# beside what was measured (met / NOT met). Figures only: never fails on a timing.
 #
 # env: BENCH_CUSTOMERS (default 100000; 3 contacts each; up to 1,420,320), BENCH_DURATION (wrk
 #      time per row, default 10s), BENCH_JOBS (parallel loaders, default: cores),
@@ -133,10 +133,12 @@ bench() { # label path concurrency [wrk script args…]; signed in unless the la
           -s "$LUA" "$URL$path" "$@" | grep '^RESULT' || true)
   if [ -z "$out" ]; then printf '%-48s %4s %s\n' "$label" "$c" "wrk failed"; return; fi
   read -r _ rps p50 p95 p99 max n err non2xx <<< "$out"
+  RESULTS["$label|$c"]="$rps $p99 $(( err > non2xx ? err : non2xx ))"
   # errors: transport errors and HTTP ≥ 400; other non-2xx answers (e.g. a redirect to the
   # sign-in page) are counted too, so a lost session cannot pass as a fast page.
   printf '%-48s %4s %8s %8s %8s %8s %8s %7s\n' "$label" "$c" "$rps" "$p50" "$p95" "$p99" "$max" "$(( err > non2xx ? err : non2xx ))"
 }
+declare -A RESULTS # "label|concurrency" → "req/s p99 errors", for the targets below
 have_customers=0
 [ "$(get_code /customers)" = 200 ] && have_customers=1
 for c in 1 8; do
@@ -157,6 +159,7 @@ echo "workers: ${KEXIN_WORKERS:-default (2 per core)}; duration $DURATION per ro
 echo "PostgreSQL shared_buffers ${SHARED_MB} MB, no parallel plans or JIT for the application's sessions"
 
 # 2-character searches at 1M (and whenever asked): latency per query, one connection.
+SEARCH_P95=()
 if [ "$have_customers" = 1 ] && { [ "$N" -ge 1000000 ] || [ "${BENCH_SEARCHES:-0}" = 1 ]; }; then
   printf '\n2-character searches (c=1, 5s each; rows = matches):\n%8s %8s %8s %8s %8s %7s  %s\n' "rows" "req/s" "p50 ms" "p95 ms" "p99 ms" "errors" "q"
   for q in 华通 恒瑞 博远 金鼎 中科 鑫达 王伟 杭州 精密 科技; do
@@ -165,6 +168,7 @@ if [ "$have_customers" = 1 ] && { [ "$N" -ge 1000000 ] || [ "${BENCH_SEARCHES:-0
     out=$(wrk -t 1 -c 1 -d 5s --latency -H "Cookie: $COOKIE" -s "$LUA" "$URL/customers?q=$enc" | grep '^RESULT' || true)
     read -r _ rps p50 p95 p99 _ _ err non2xx <<< "$out"
     printf '%8s %8s %8s %8s %8s %7s  %s\n' "$rows" "$rps" "$p50" "$p95" "$p99" "$(( ${err:-0} > ${non2xx:-0} ? ${err:-0} : ${non2xx:-0} ))" "$q"
+    SEARCH_P95+=("${p95:-?}")
   done
 fi
 
@@ -190,6 +194,7 @@ if [ "$have_customers" = 1 ]; then
   for p in $(workers); do before[$p]=$(hwm_kb "$p"); done
   out=$(curl -s -o "$VAR/export.xlsx" -w '%{http_code} %{time_total} %{size_download}' -H "Cookie: $COOKIE" "$URL/customers/export")
   read -r code secs bytes <<< "$out"
+  EXPORT_SECS=$secs
   peak=0 base=0
   for p in $(workers); do
     h=$(hwm_kb "$p"); b=${before[$p]:-0}
@@ -199,6 +204,7 @@ if [ "$have_customers" = 1 ]; then
 z = zipfile.ZipFile(sys.argv[1])
 n = sum(1 for _ in re.finditer(rb"<row ", z.read("xl/worksheets/sheet1.xml")))
 print(n - 1)' "$VAR/export.xlsx" 2>/dev/null || echo "?")
+  EXPORT_ROWS=$rows EXPORT_MB=$(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }')
   printf '\nexport: HTTP %s, %s data rows, %s bytes in %ss; worker peak RSS (VmHWM) %s MB (fresh worker: %s MB)\n' \
     "$code" "$rows" "$bytes" "$secs" "$(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }')" \
     "$(awk -v k="$base" 'BEGIN { printf "%.1f", k / 1024 }')"
@@ -240,6 +246,7 @@ elif grep -qs '"/customers/import"' cgi/modules/*.c && [ "$have_customers" = 1 ]
   out=$(KEXIN_URL=$URL node tests/bench/import.mjs bench "$BENCH_PW" "$IMPORT_ROWS" 2>&1 | grep '^IMPORT' || true)
   if [[ "$out" == "IMPORT "* ]]; then
     read -r _ rows t_up t_map t_prev t_commit t_all <<< "$out"
+    IMPORT_SECS=$t_all
     printf 'import: %s rows (%s created): upload %ss, mapping %ss, preview %ss, commit %ss — %ss in all\n' \
       "$rows" "$(( $(sql -c "SELECT count(*) FROM customers") - before ))" "$t_up" "$t_map" "$t_prev" "$t_commit" "$t_all"
   elif [[ "$out" == "IMPORT-TIMEOUT "* ]]; then
@@ -258,6 +265,38 @@ else
   echo "import: not available yet"
 fi
 for _ in $(seq 600); do [ "$(busy_backends)" = 0 ] && break; sleep 1; done
+
+# ---- the issue's targets ---------------------------------------------------------------------
+# What was measured above against what issue 4 asks of this 2-core machine (100k customers; the
+# search latency at 1M). Figures only, as everything here: a missed target does not fail.
+verdict() { awk -v ok="$1" 'BEGIN { print (ok == 1 ? "met" : "NOT met") }'; }
+target_row() { printf '%-50s %-28s %-30s %s\n' "$1" "$2" "$3" "$4"; }
+throughput_target() { # label
+  local r=${RESULTS["$1|8"]:-}
+  [ -n "$r" ] || return 0
+  read -r rps p99 err <<< "$r"
+  target_row "${1#customers: }, c=8" ">= 1,500 req/s, p99 < 20 ms" "$rps req/s, p99 $p99 ms" \
+    "$(verdict "$(awk -v r="$rps" -v p="$p99" -v e="$err" 'BEGIN { print (r >= 1500 && p < 20 && e == 0) ? 1 : 0 }')")"
+}
+if [ "$have_customers" = 1 ]; then
+  echo
+  echo "targets of issue 4 (set for 100,000 customers, the search latency for 1,000,000; this run: $N):"
+  target_row "" "target" "measured" ""
+  throughput_target "customers: list, default sort"
+  throughput_target "customers: quick search, 2 chars (q=Huatong)"
+  if [ -n "${EXPORT_SECS:-}" ]; then
+    target_row "export of $EXPORT_ROWS rows" "< 3 s, peak RSS < 64 MB" "${EXPORT_SECS} s, $EXPORT_MB MB" \
+      "$(verdict "$(awk -v s="$EXPORT_SECS" -v m="$EXPORT_MB" 'BEGIN { print (s < 3 && m < 64) ? 1 : 0 }')")"
+  fi
+  [ -n "${IMPORT_SECS:-}" ] && target_row "import of $IMPORT_ROWS rows (all steps)" "< 10 s" "${IMPORT_SECS} s" \
+    "$(verdict "$(awk -v s="$IMPORT_SECS" 'BEGIN { print (s < 10) ? 1 : 0 }')")"
+  if [ "${#SEARCH_P95[@]}" -gt 0 ]; then
+    under=$(printf '%s\n' "${SEARCH_P95[@]}" | awk '$1 != "?" && $1 < 20 { n++ } END { print n + 0 }')
+    target_row "2-character searches, p95 (c=1)" "< 20 ms at 1M customers" \
+      "$under of ${#SEARCH_P95[@]} queries under 20 ms" \
+      "$( [ "$N" -ge 1000000 ] && verdict "$( [ "$under" = "${#SEARCH_P95[@]}" ] && echo 1 || echo 0)" || echo "(not at 1M)")"
+  fi
+fi
 
 echo
 echo "total bench time: $(( $(date +%s) - T_START ))s"
