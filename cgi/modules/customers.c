@@ -639,11 +639,11 @@ static void explain_unique(Request *req, Form *f, long exclude_id, bool can_quer
     form_error(f, "name", N_("This name or code was taken meanwhile. Check and save again."));
 }
 
-/* The form fields that go into CUSTOMER_INSERT_SQL's arrays, in its order; NULL marks the two
- * computed keys (name_key, phone_key). */
+/* CUSTOMER_INSERT_SQL's arrays in its order: form fields, except name_key and phone_key (computed
+ * from name and phone) and code (the typed one or the number taken). */
 static const char *const insert_fields[] = {
-    "name", NULL, "short_name", "code", "category_id", "level_id", "source_id", "industry_id",
-    "province_id", "city_id", "address", "phone", NULL, "website", "tax_id", "bank_name",
+    "name", "name_key", "short_name", "code", "category_id", "level_id", "source_id", "industry_id",
+    "province_id", "city_id", "address", "phone", "phone_key", "website", "tax_id", "bank_name",
     "bank_account", "status", "credit_limit", "payment_terms", "last_contact_on", "remarks"};
 #define INSERT_ARRAYS ((int)G_N_ELEMENTS(insert_fields))
 
@@ -657,19 +657,22 @@ static int insert_rows(Request *req, Form **forms, const int *todo, int n, const
     const char *params[INSERT_ARRAYS + 2];
     GHashTable *by_code = g_hash_table_new(g_str_hash, g_str_equal);
     for (int k = 0; k < INSERT_ARRAYS; k++) {
+        const char *fld = insert_fields[k];
+        bool name_key = strcmp(fld, "name_key") == 0, phone_key = strcmp(fld, "phone_key") == 0;
+        bool code = strcmp(fld, "code") == 0, credit = strcmp(fld, "credit_limit") == 0;
         for (int j = 0; j < n; j++) {
             Form *f = forms[todo[j]];
             const char *v;
-            if (k == 1 || k == 12) {
-                char *key = k == 1 ? dedup_name_key(form_get(f, "name")) : dedup_phone_key(form_get(f, "phone"));
+            if (name_key || phone_key) {
+                char *key = name_key ? dedup_name_key(form_get(f, "name")) : dedup_phone_key(form_get(f, "phone"));
                 v = arena_strdup(a, key ? key : "");
                 g_free(key);
-            } else if (k == 3) {
+            } else if (code) {
                 v = codes[todo[j]];
             } else {
-                v = form_get(f, insert_fields[k]);
-                if (k == 18 && !*v)
-                    v = "0"; /* credit_limit */
+                v = form_get(f, fld);
+                if (credit && !*v)
+                    v = "0";
             }
             col[j] = v;
         }
@@ -1042,7 +1045,7 @@ static char *city_filter_options(Request *req, const char *province, const char 
     for (int k = 0; pid && k < PQntuples(rows); k++) {
         const char *value = PQgetvalue(rows, k, 0);
         if (strcmp(PQgetvalue(rows, k, 2), pid) == 0)
-            g_string_append_printf(h, "<option value=\"%s\"%s>%s</option>", value,
+            g_string_append_printf(h, "<option value=\"%s\"%s>%s</option>", view_escape(req->arena, value),
                                    city && strcmp(city, value) == 0 ? " selected" : "",
                                    view_escape(req->arena, PQgetvalue(rows, k, 1)));
     }
