@@ -516,6 +516,9 @@ test('mode update changes the customers the importer may edit and refuses the ot
       (SELECT string_agg(name, ',' ORDER BY id) FROM contacts WHERE customer_id = c.id) FROM customers c WHERE id = :'p1'`, id)[0];
   assert.deepEqual([phone, remarks, contacts], ['0571-88880002', '导入更新', '张伟,李娜']);
   assert.equal(Number(v2), Number(version) + 1);
+  // The updated customer's search row was written after its new contact: it finds 李娜 too.
+  assert.deepEqual(sql(`SELECT text = kx_customer_search_text(customer_id), text LIKE '%李娜%'
+                          FROM customer_search WHERE customer_id = :'p1'`, id)[0], ['t', 't']);
   const [changes] = sql(`SELECT changes::text FROM audit_log WHERE object_type = 'customer' AND object_id = :'p1' AND action = 'update' ORDER BY id DESC LIMIT 1`, id)[0];
   assert.deepEqual(JSON.parse(changes).phone, { old: '0571-88880001', new: '0571-88880002' });
   assert.equal(sql(`SELECT phone FROM customers WHERE name = :'p1'`, foreign)[0][0], '0571-88886666', 'untouched');
