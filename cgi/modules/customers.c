@@ -1467,21 +1467,87 @@ static bool search_everything(Request *req, const Filters *f, const ListState *l
     return scope_visible_users(req, &ids, &all) == 0 && all;
 }
 
+/* How a quick search of everything finds its newest matches. The planner estimates the number
+ * of matches well (from the statistics of customer_search.terms) but not what `terms @>` costs
+ * on each row: it walks customer_search_order_idx newest first, testing each row's ~100 pieces
+ * (~6.4 µs a row), where reading every match from the GIN index and keeping the newest (~3.1 µs
+ * a match) is up to four times faster — 杭州 at 1M customers (2.3 %): 42,000 rows walked in
+ * 270 ms, its 22,727 matches read in 75 ms. list_walk_cheaper() weighs the two with the
+ * frequency of the query's rarest piece, from pg_stats' most common elements of
+ * customer_search.terms (kept per worker for PIECE_STATS_TTL; a piece not among them is rarer
+ * than all of them): the walk wins only for pieces in more than 4.5 % of the rows at 1M (14 %
+ * at 100k). Otherwise the matches are read first (a materialised CTE), then sorted. */
+#define PIECE_STATS_TTL (10 * 60 * G_USEC_PER_SEC)
+
+typedef struct {
+    GHashTable *ppm; /* piece -> frequency, parts per million (GINT_TO_POINTER) */
+    gint64 rows, loaded_at;
+} PieceStats;
+
+static const PieceStats *piece_stats(Request *req)
+{
+    static PieceStats st;
+    gint64 now = g_get_monotonic_time();
+    if (st.ppm && now - st.loaded_at < PIECE_STATS_TTL)
+        return &st;
+    PGresult *r = db_exec(req->arena,
+        "SELECT e, round(f * 1000000)::int::text, (SELECT greatest(reltuples, 0)::bigint::text FROM pg_class"
+        "  WHERE oid = 'customer_search'::regclass)"
+        " FROM pg_stats s, unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) u(e, f)"
+        " WHERE s.schemaname = current_schema() AND s.tablename = 'customer_search' AND s.attname = 'terms'"
+        "   AND e IS NOT NULL");
+    if (!r)
+        return NULL;
+    if (!st.ppm)
+        st.ppm = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_hash_table_remove_all(st.ppm);
+    st.rows = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        g_hash_table_insert(st.ppm, g_strdup(PQgetvalue(r, i, 0)), GINT_TO_POINTER(atoi(PQgetvalue(r, i, 1))));
+        st.rows = g_ascii_strtoll(PQgetvalue(r, i, 2), NULL, 10);
+    }
+    st.loaded_at = now;
+    return &st;
+}
+
+/* Whether walking the order index is cheaper than reading every match (see above). */
+static bool search_walk_cheaper(Request *req, const char *q, long bound)
+{
+    const PieceStats *st = piece_stats(req);
+    if (!st)
+        return false;
+    /* The query's pieces as kx_bigrams cuts them (lower case, every 2 characters). */
+    g_autofree gchar *low = g_utf8_strdown(q, -1);
+    gint64 rarest = -1;
+    for (const char *a = low; *a && *g_utf8_next_char(a); a = g_utf8_next_char(a)) {
+        const char *b = g_utf8_next_char(a);
+        g_autofree gchar *piece = g_strndup(a, (gsize)(g_utf8_next_char(b) - a));
+        gint64 ppm = GPOINTER_TO_INT(g_hash_table_lookup(st->ppm, piece));
+        rarest = rarest < 0 ? ppm : MIN(rarest, ppm);
+    }
+    return list_walk_cheaper(st->rows, rarest, bound);
+}
+
 static PGresult *page_rows(Request *req, const Filters *f, ListState *ls)
 {
     SqlBuf *ids;
+    long offset = (long)(ls->page - 1) * ls->per_page;
+    long limit = ls->cap ? ls->cap + 1 : offset + ls->per_page;
     if (search_everything(req, f, ls)) {
-        ids = sql_new(req->arena, "SELECT s.customer_id FROM customer_search s WHERE s.live AND ");
+        bool walk = search_walk_cheaper(req, f->q, limit);
+        ids = sql_new(req->arena, walk ? "SELECT s.customer_id FROM customer_search s WHERE s.live AND "
+                                       : "WITH m AS MATERIALIZED (SELECT s.customer_id, s.updated_at"
+                                         " FROM customer_search s WHERE s.live AND ");
         search_match(req, ids, f->q);
-        sql_add(ids, " ORDER BY s.updated_at DESC, s.customer_id DESC");
+        sql_add(ids, walk ? " ORDER BY s.updated_at DESC, s.customer_id DESC"
+                          : ") SELECT m.customer_id FROM m ORDER BY m.updated_at DESC, m.customer_id DESC");
     } else {
         ids = sql_new(req->arena, "SELECT c.id FROM customers c");
         if (filters_where(req, f, ids) < 0)
             return NULL;
         sql_add(ids, order_by(req, ls));
     }
-    long offset = (long)(ls->page - 1) * ls->per_page;
-    sql_add(ids, arena_printf(req->arena, " LIMIT %ld", ls->cap ? ls->cap + 1 : offset + ls->per_page));
+    sql_add(ids, arena_printf(req->arena, " LIMIT %ld", limit));
     PGresult *r = sql_exec(ids);
     if (!r)
         return NULL;

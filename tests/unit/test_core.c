@@ -9,6 +9,7 @@
 #include "config.h"
 #include "form.h"
 #include "i18n.h"
+#include "listing.h"
 #include "log.h"
 #include "request.h"
 #include "router.h"
@@ -280,6 +281,28 @@ static void sql_helpers_escape_arrays_and_like_patterns(void **state)
     arena_free(a);
 }
 
+/* The walk-or-read rule with the shares of the bench's 2-character searches. */
+static void walk_or_read_follows_the_costs(void **state)
+{
+    (void)state;
+    /* 1M rows, a page with its bounded count (1,001 rows) */
+    assert_false(list_walk_cheaper(1000000, 22727, 1001));  /* 杭州 2.3 %: read the matches */
+    assert_false(list_walk_cheaper(1000000, 1240, 1001));   /* 华通 0.12 % */
+    assert_true(list_walk_cheaper(1000000, 150000, 1001));  /* 科技 15 %: walk */
+    assert_true(list_walk_cheaper(1000000, 60000, 1001));   /* above the 4.5 % crossover */
+    assert_false(list_walk_cheaper(1000000, 40000, 1001));  /* below it */
+    /* 100k rows: the crossover is near 14 % */
+    assert_false(list_walk_cheaper(100000, 120000, 1001));
+    assert_true(list_walk_cheaper(100000, 160000, 1001));
+    /* an exact count's first page needs only 50 rows: the walk wins sooner */
+    assert_true(list_walk_cheaper(100000, 40000, 50));
+    /* unknown or absent: read */
+    assert_false(list_walk_cheaper(0, 500000, 1001));
+    assert_false(list_walk_cheaper(1000000, 0, 1001));
+    assert_false(list_walk_cheaper(1000000, -1, 1001));
+    assert_true(list_walk_cheaper(1000000, 2000000, 1001)); /* a share above 1 counts as 1 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +319,7 @@ int main(void)
         cmocka_unit_test(log_clean_neutralises_control_characters),
         cmocka_unit_test(scope_filter_builds_a_parameterised_predicate),
         cmocka_unit_test(sql_helpers_escape_arrays_and_like_patterns),
+        cmocka_unit_test(walk_or_read_follows_the_costs),
     };
     return cmocka_run_group_tests(tests, setup_cfg, NULL);
 }
