@@ -88,6 +88,7 @@ static struct {
 
 static GThreadPool *deflaters;
 static guint deflaters_n;
+static bool deflaters_failed;
 static GMutex piece_lock;
 static GCond piece_done;
 
@@ -183,6 +184,18 @@ static void piece_submit(bool last)
         piece_write_oldest();
 }
 
+/* Writes (or, after a failure, drops) every piece handed to the pool — the threads use their
+ * memory until they are done — and frees the one being filled: no part is deflated here any more. */
+static void part_end(void)
+{
+    while (!g_queue_is_empty(&part.pieces))
+        piece_write_oldest();
+    if (part.filling)
+        piece_free(part.filling);
+    part.filling = NULL;
+    part.zip = NULL;
+}
+
 int zipOpenNewFileInZip4_64(void *file, const char *filename, const void *zipfi, const void *extra_local,
                             uInt size_extra_local, const void *extra_global, uInt size_extra_global,
                             const char *comment, int method, int level, int raw, int window_bits,
@@ -194,18 +207,25 @@ int zipOpenNewFileInZip4_64(void *file, const char *filename, const void *zipfi,
         open = (ZipOpenFn)minizip("zipOpenNewFileInZip4_64");
     if (!open)
         return ZIP_INTERNALERROR;
-    bool here = method == Z_DEFLATED && level == Z_DEFAULT_COMPRESSION && !raw && !password &&
-                !part.zip && minizip("zipCloseFileInZipRaw64") && minizip("zipWriteInFileInZip");
+    if (part.zip) /* a part left open (never the case with libxlsxwriter 1.1): let it go */
+        part_end();
+    if (!deflaters && !deflaters_failed) { /* made in the worker, at its first export */
+        deflaters_n = MAX(1u, MIN(g_get_num_processors(), 8u));
+        /* Exclusive: its threads start now, or the pool is not used (a piece handed to a pool
+         * without threads would be waited for forever). */
+        deflaters = g_thread_pool_new(deflate_piece, NULL, (gint)deflaters_n, TRUE, NULL);
+        deflaters_failed = !deflaters;
+        if (deflaters_failed)
+            log_error("xlsx: no deflate threads; parts are deflated by minizip");
+    }
+    bool here = method == Z_DEFLATED && level == Z_DEFAULT_COMPRESSION && !raw && !password && deflaters &&
+                minizip("zipCloseFileInZipRaw64") && minizip("zipWriteInFileInZip");
     if (method == Z_DEFLATED && level == Z_DEFAULT_COMPRESSION)
         level = XLSX_ZIP_LEVEL; /* also what the entry's flags say: zipinfo shows "superfast" */
     int rc = open(file, filename, zipfi, extra_local, size_extra_local, extra_global, size_extra_global,
                   comment, method, level, here ? 1 : raw, window_bits, mem_level, strategy, password,
                   crc_for_crypting, version_made_by, flag_base, zip64);
     if (rc == 0 && here) {
-        if (!deflaters) { /* made in the worker, at its first export */
-            deflaters_n = MAX(1u, MIN(g_get_num_processors(), 8u));
-            deflaters = g_thread_pool_new(deflate_piece, NULL, (gint)deflaters_n, FALSE, NULL);
-        }
         part.zip = file;
         part.filling = piece_new();
         part.window_len = 0;
@@ -237,7 +257,11 @@ int zipWriteInFileInZip(void *file, const void *buf, unsigned len)
             part.filling = piece_new();
         }
     }
-    return part.failed ? ZIP_ERRNO : 0;
+    if (!part.failed)
+        return 0;
+    /* libxlsxwriter gives up on the workbook without closing the part: end it here. */
+    part_end();
+    return ZIP_ERRNO;
 }
 
 int zipCloseFileInZip(void *file)
@@ -249,9 +273,7 @@ int zipCloseFileInZip(void *file)
         return close ? close(file) : ZIP_INTERNALERROR;
     }
     piece_submit(true); /* the last piece, even empty, ends the stream */
-    while (!g_queue_is_empty(&part.pieces))
-        piece_write_oldest(); /* every piece, also after a failure: the threads use their memory */
-    part.zip = NULL;
+    part_end();
     ZipCloseRawFn close_raw = (ZipCloseRawFn)minizip("zipCloseFileInZipRaw64");
     int rc = close_raw(file, part.total, part.crc);
     return part.failed ? ZIP_ERRNO : rc;

@@ -1496,17 +1496,19 @@ static const PieceStats *piece_stats(Request *req)
         " FROM pg_stats s, unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) u(e, f)"
         " WHERE s.schemaname = current_schema() AND s.tablename = 'customer_search' AND s.attname = 'terms'"
         "   AND e IS NOT NULL");
-    if (!r)
-        return NULL;
     if (!st.ppm)
         st.ppm = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_hash_table_remove_all(st.ppm);
     st.rows = 0;
+    st.loaded_at = now;
+    if (!r) { /* nothing known (every match is read) until the next try, in a minute */
+        st.loaded_at = now - PIECE_STATS_TTL + 60 * G_USEC_PER_SEC;
+        return &st;
+    }
     for (int i = 0; i < PQntuples(r); i++) {
         g_hash_table_insert(st.ppm, g_strdup(PQgetvalue(r, i, 0)), GINT_TO_POINTER(atoi(PQgetvalue(r, i, 1))));
         st.rows = g_ascii_strtoll(PQgetvalue(r, i, 2), NULL, 10);
     }
-    st.loaded_at = now;
     return &st;
 }
 
@@ -1514,8 +1516,6 @@ static const PieceStats *piece_stats(Request *req)
 static bool search_walk_cheaper(Request *req, const char *q, long bound)
 {
     const PieceStats *st = piece_stats(req);
-    if (!st)
-        return false;
     /* The query's pieces as kx_bigrams cuts them (lower case, every 2 characters). */
     g_autofree gchar *low = g_utf8_strdown(q, -1);
     gint64 rarest = -1;
