@@ -209,12 +209,12 @@ void list_push(ListState *ls, View *v)
     }
 }
 
-bool list_walk_cheaper(gint64 rows, gint64 ppm, long bound)
+bool list_walk_cheaper(gint64 rows, gint64 ppm, long bound, int walk_cost, int match_cost)
 {
     if (rows <= 0 || ppm <= 0 || bound <= 0)
-        return false; /* nothing known, or a share too small to be known: read the matches */
+        return false;
     ppm = MIN(ppm, 1000000);
-    gint64 walk = (gint64)bound * 1000000 / ppm * LIST_WALK_ROW_COST;
-    gint64 read = rows * ppm / 1000000 * LIST_MATCH_COST; /* rows × ppm < 2^63 for rows < 9e12 */
+    gint64 walk = (gint64)bound * 1000000 / ppm * walk_cost;
+    gint64 read = rows * ppm / 1000000 * match_cost; /* rows × ppm < 2^63 for rows < 9e12 */
     return walk < read;
 }

@@ -56,14 +56,12 @@ void list_push(ListState *ls, View *v);
  * that keep the filters. Returns "?…" (or "" when empty), escaped for a URL, not for HTML. */
 char *list_query_with(Request *req, const char *const *names, const char *const *values, int n);
 
-/* Whether a page of `bound` rows, newest first, among the rows matching a test that holds for
- * the share ppm (parts per million) of `rows`, is cheaper read by walking an index in the
- * list's order and testing each row (bound / share rows, LIST_WALK_ROW_COST each) than by reading
- * every match from another index and keeping the newest (rows × share, LIST_MATCH_COST each).
- * The planner estimates the shares well but not what a test costs per row; the costs here are
- * measured (tenths of a µs: the customers' 2-character search at 1M rows). */
-#define LIST_WALK_ROW_COST 64
-#define LIST_MATCH_COST 31
-bool list_walk_cheaper(gint64 rows, gint64 ppm, long bound);
+/* Whether a page of `bound` rows in the list's order, among the rows matching a test that holds
+ * for the share ppm (parts per million) of `rows`, is cheaper read by walking an index in that
+ * order and testing each row (bound / share rows at walk_cost each) than by reading every match
+ * from another index and keeping the first (rows × share matches at match_cost each). The
+ * planner estimates such shares well but not what a test costs per row: the caller gives the
+ * costs it measured (any one unit). A share not known (0 or less) is taken as too small to walk. */
+bool list_walk_cheaper(gint64 rows, gint64 ppm, long bound, int walk_cost, int match_cost);
 
 #endif

@@ -458,11 +458,11 @@ test('a quick search by someone who sees everything lists live matches newest fi
 });
 
 test('a common piece gives the same newest-first page whether its matches are walked or read', async () => {
-  // page_rows reads every match first, or walks the order index when the piece is common enough
-  // for the rows asked for (list_walk_cheaper, with pg_stats' frequencies). The demo's 有限 is in
-  // most names: with the test database's thousand-odd customers the bounded count's page (1,001
-  // rows) reads the matches and the exact count's pages (50, 100 rows) walk; with many more
-  // customers all three walk. Either way the page must be the same.
+  // page_rows reads every match first, or walks the order index testing each row's text when the
+  // piece is common enough for the rows asked for (list_walk_cheaper, with pg_stats' frequencies).
+  // The demo's 有限 is in most names: with the test database's thousand-odd customers the bounded
+  // count's page (1,001 rows) reads the matches and the exact count's pages (50, 100 rows) walk;
+  // with many more customers all walk. Either way the page must be the same.
   sql('ANALYZE customer_search');
   const everyone = role(`cs_walk_${tag}`, 'all', { customers: ALL, contacts: ALL });
   const boss = makeUser('cswalk');
@@ -479,6 +479,12 @@ test('a common piece gives the same newest-first page whether its matches are wa
   assert.deepEqual(await ids(`/customers?q=${q}&count=all&page=2`),
     sql(`SELECT customer_id FROM customer_search WHERE live AND text LIKE '%有限%'
          ORDER BY updated_at DESC, customer_id DESC LIMIT 50 OFFSET 50`).map((r) => Number(r[0])));
+  // Letters of two cases: the walk tests with ILIKE (every code starts with KH; typed lower case).
+  const kh = sql(`SELECT customer_id FROM customer_search WHERE live AND text ILIKE '%kh%'
+                  ORDER BY updated_at DESC, customer_id DESC LIMIT 50`).map((r) => Number(r[0]));
+  assert.equal(kh.length, 50);
+  assert.deepEqual(await ids('/customers?q=kh&count=all'), kh);
+  assert.deepEqual(await ids('/customers?q=kh'), kh);
 });
 
 test('saved searches: save a cleaned query under a name, list it, delete it (only one\'s own)', async () => {

@@ -281,26 +281,31 @@ static void sql_helpers_escape_arrays_and_like_patterns(void **state)
     arena_free(a);
 }
 
-/* The walk-or-read rule with the shares of the bench's 2-character searches. */
+/* The walk-or-read rule with the shares of the bench's 2-character searches and per-row costs
+ * like those the customer search measured (walking with a costly test 64, a cheap one 14;
+ * reading a match 31). */
 static void walk_or_read_follows_the_costs(void **state)
 {
     (void)state;
-    /* 1M rows, a page with its bounded count (1,001 rows) */
-    assert_false(list_walk_cheaper(1000000, 22727, 1001));  /* 杭州 2.3 %: read the matches */
-    assert_false(list_walk_cheaper(1000000, 1240, 1001));   /* 华通 0.12 % */
-    assert_true(list_walk_cheaper(1000000, 150000, 1001));  /* 科技 15 %: walk */
-    assert_true(list_walk_cheaper(1000000, 60000, 1001));   /* above the 4.5 % crossover */
-    assert_false(list_walk_cheaper(1000000, 40000, 1001));  /* below it */
+    /* 1M rows, a page with its bounded count (1,001 rows), a costly test per row walked */
+    assert_false(list_walk_cheaper(1000000, 22727, 1001, 64, 31)); /* 杭州 2.3 %: read the matches */
+    assert_false(list_walk_cheaper(1000000, 1240, 1001, 64, 31));  /* 华通 0.12 % */
+    assert_true(list_walk_cheaper(1000000, 150000, 1001, 64, 31)); /* 科技 15 %: walk */
+    assert_true(list_walk_cheaper(1000000, 60000, 1001, 64, 31));  /* above the 4.5 % crossover */
+    assert_false(list_walk_cheaper(1000000, 40000, 1001, 64, 31)); /* below it */
+    /* a cheap test per row moves the crossover down to 2.1 %: 杭州 walks, 王伟 (0.2 %) reads */
+    assert_true(list_walk_cheaper(1000000, 22727, 1001, 14, 31));
+    assert_false(list_walk_cheaper(1000000, 2195, 1001, 14, 31));
     /* 100k rows: the crossover is near 14 % */
-    assert_false(list_walk_cheaper(100000, 120000, 1001));
-    assert_true(list_walk_cheaper(100000, 160000, 1001));
+    assert_false(list_walk_cheaper(100000, 120000, 1001, 64, 31));
+    assert_true(list_walk_cheaper(100000, 160000, 1001, 64, 31));
     /* an exact count's first page needs only 50 rows: the walk wins sooner */
-    assert_true(list_walk_cheaper(100000, 40000, 50));
+    assert_true(list_walk_cheaper(100000, 40000, 50, 64, 31));
     /* unknown or absent: read */
-    assert_false(list_walk_cheaper(0, 500000, 1001));
-    assert_false(list_walk_cheaper(1000000, 0, 1001));
-    assert_false(list_walk_cheaper(1000000, -1, 1001));
-    assert_true(list_walk_cheaper(1000000, 2000000, 1001)); /* a share above 1 counts as 1 */
+    assert_false(list_walk_cheaper(0, 500000, 1001, 64, 31));
+    assert_false(list_walk_cheaper(1000000, 0, 1001, 64, 31));
+    assert_false(list_walk_cheaper(1000000, -1, 1001, 64, 31));
+    assert_true(list_walk_cheaper(1000000, 2000000, 1001, 64, 31)); /* a share above 1 counts as 1 */
 }
 
 int main(void)
