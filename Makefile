@@ -1,7 +1,7 @@
 # Makefile — build, run, test and benchmark Kexin. `make run` and `make test` are the two commands.
 .PHONY: all build run start stop test unit fuzz dbtests bench clean deps help fmt
 
-PKGS      := glib-2.0 gio-2.0 ctpl libsodium libpq fcgi xlsxwriter libzip libxml-2.0
+PKGS      := glib-2.0 gio-2.0 ctpl libsodium libpq fcgi xlsxwriter zlib libzip libxml-2.0
 CC        ?= gcc
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-missing-field-initializers
 CFLAGS_BASE = -std=c17 -D_GNU_SOURCE $(WARN) -g $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

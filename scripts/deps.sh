@@ -5,7 +5,7 @@ set -euo pipefail
 profile=${1:-run}
 
 pkgs=(build-essential pkg-config libglib2.0-dev libfcgi-dev libpq-dev libctpl-dev
-      libxlsxwriter-dev libhpdf-dev libsodium-dev libzip-dev libxml2-dev libcsv-dev
+      libxlsxwriter-dev zlib1g-dev libhpdf-dev libsodium-dev libzip-dev libxml2-dev libcsv-dev
       postgresql postgresql-contrib nginx-light fonts-wqy-zenhei)
 case "$profile" in
   test)  pkgs+=(libcmocka-dev chromium wrk unzip clang libclang-rt-14-dev) ;;
