@@ -192,8 +192,15 @@ if [ "$have_customers" = 1 ]; then
   fresh_workers
   declare -A before
   for p in $(workers); do before[$p]=$(hwm_kb "$p"); done
-  out=$(curl -s -o "$VAR/export.xlsx" -w '%{http_code} %{time_total} %{size_download}' -H "Cookie: $COOKIE" "$URL/customers/export")
-  read -r code secs bytes <<< "$out"
+  # Three exports (the first by a fresh worker): the time is their median, as one run on this
+  # machine varies by ±0.2 s.
+  times=()
+  for _ in 1 2 3; do
+    out=$(curl -s -o "$VAR/export.xlsx" -w '%{http_code} %{time_total} %{size_download}' -H "Cookie: $COOKIE" "$URL/customers/export")
+    read -r code secs bytes <<< "$out"
+    times+=("$secs")
+  done
+  secs=$(printf '%s\n' "${times[@]}" | sort -g | sed -n 2p)
   EXPORT_SECS=$secs
   peak=0 base=0
   for p in $(workers); do
@@ -205,8 +212,8 @@ z = zipfile.ZipFile(sys.argv[1])
 n = sum(1 for _ in re.finditer(rb"<row ", z.read("xl/worksheets/sheet1.xml")))
 print(n - 1)' "$VAR/export.xlsx" 2>/dev/null || echo "?")
   EXPORT_ROWS=$rows EXPORT_MB=$(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }')
-  printf '\nexport: HTTP %s, %s data rows, %s bytes in %ss; worker peak RSS (VmHWM) %s MB (fresh worker: %s MB)\n' \
-    "$code" "$rows" "$bytes" "$secs" "$(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }')" \
+  printf '\nexport: HTTP %s, %s data rows, %s bytes in %ss (median of %s); worker peak RSS (VmHWM) %s MB (fresh worker: %s MB)\n' \
+    "$code" "$rows" "$bytes" "$secs" "${times[*]}" "$(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }')" \
     "$(awk -v k="$base" 'BEGIN { printf "%.1f", k / 1024 }')"
 fi
 
